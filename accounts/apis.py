@@ -1,0 +1,366 @@
+"""HTTP endpoints for partner applications, partner keys, reviewer decisions and the audit log.
+
+Views are thin: validate with a serializer, call one service or selector, render.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import audit, selectors, services
+from accounts.authentication import partner_of
+from accounts.models import AuditEntry, Partner, Scope
+from accounts.pagination import Cursor, IdCursor
+from accounts.permissions import IsReviewer, PartnerScope
+from accounts.serializers import (
+    ApiKeyCreatedOut,
+    ApiKeyCreateIn,
+    ApiKeyOut,
+    ApproveIn,
+    AuditEntryOut,
+    AuditFilterIn,
+    ChainReportOut,
+    ClaimIn,
+    DecisionIn,
+    LimitsIn,
+    PartnerApplicationIn,
+    PartnerApplicationOut,
+    PartnerListFilter,
+    PartnerOut,
+    PartnerReviewOut,
+    ReinstateIn,
+    RevokeIn,
+)
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _partner(request: Request) -> Partner:
+    partner = partner_of(request)
+    assert partner is not None  # PartnerScope admitted the request
+    return partner
+
+
+# --- Public: applications ------------------------------------------------------------------------------------
+
+
+class PartnerApplicationApi(APIView):
+    """Apply to become a partner (public)."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=PartnerApplicationIn, responses={201: PartnerApplicationOut}, tags=["partners"])
+    def post(self, request: Request) -> Response:
+        data = _valid(PartnerApplicationIn, request.data)
+        application = services.partner_apply(
+            name=data["organisation"],
+            contact_name=data["contact_name"],
+            contact_email=data["contact_email"],
+            website=data["website"],
+            use_case=data["use_case"],
+            use_case_description=data["use_case_description"],
+        )
+        body = {
+            "id": application.partner.id,
+            "status": application.partner.status,
+            "claim_token": application.claim_token,
+        }
+        return Response(PartnerApplicationOut(body).data, status=201)
+
+
+class PartnerApplicationClaimApi(APIView):
+    """Collect the first API key of an approved application, once, with the application's claim token."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=ClaimIn, responses={201: ApiKeyCreatedOut}, tags=["partners"])
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(ClaimIn, request.data)
+        key, plaintext = services.partner_claim_first_key(partner_id=partner_id, claim_token=data["claim_token"])
+        return Response(ApiKeyCreatedOut({**ApiKeyOut(key).data, "key": plaintext}).data, status=201)
+
+
+# --- Partner: own account and keys ---------------------------------------------------------------------------
+
+
+class PartnerMeApi(APIView):
+    """The calling partner's account, limits, and the calling key's scopes."""
+
+    permission_classes = [PartnerScope]
+
+    @extend_schema(
+        responses=inline_serializer("PartnerMe", {"partner": PartnerOut(), "key": ApiKeyOut()}),
+        tags=["partners"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"partner": PartnerOut(_partner(request)).data, "key": ApiKeyOut(request.auth).data})
+
+
+class ApiKeyListApi(APIView):
+    """List the partner's keys, or create one (the plaintext is in the response, once)."""
+
+    permission_classes = [PartnerScope]
+    required_scope = Scope.KEYS
+
+    @extend_schema(responses=ApiKeyOut(many=True), tags=["keys"])
+    def get(self, request: Request) -> Response:
+        paginator = Cursor()
+        page = paginator.paginate_queryset(selectors.api_key_list(partner=_partner(request)), request, view=self)
+        return paginator.get_paginated_response(ApiKeyOut(page, many=True).data)
+
+    @extend_schema(request=ApiKeyCreateIn, responses={201: ApiKeyCreatedOut}, tags=["keys"])
+    def post(self, request: Request) -> Response:
+        data = _valid(ApiKeyCreateIn, request.data)
+        # A key can only hand out scopes it holds itself, so a narrow key cannot mint a broader one.
+        missing = sorted(set(data["scopes"]) - set(request.auth.scopes))
+        if missing:
+            raise services.DomainError(
+                "A key cannot grant scopes it does not hold.",
+                code="scope_escalation",
+                details=missing,
+                status=403,
+            )
+        key, plaintext = services.api_key_create(
+            partner=_partner(request),
+            name=data["name"],
+            scopes=data["scopes"],
+            expires_at=data["expires_at"],
+            created_by=f"key:{request.auth.id}",
+        )
+        return Response(ApiKeyCreatedOut({**ApiKeyOut(key).data, "key": plaintext}).data, status=201)
+
+
+class ApiKeyDetailApi(APIView):
+    """One of the partner's keys."""
+
+    permission_classes = [PartnerScope]
+    required_scope = Scope.KEYS
+
+    @extend_schema(responses=ApiKeyOut, tags=["keys"])
+    def get(self, request: Request, key_id: str) -> Response:
+        return Response(ApiKeyOut(selectors.api_key_get(partner=_partner(request), key_id=key_id)).data)
+
+
+class ApiKeyRevokeApi(APIView):
+    """Revoke one of the partner's keys (final)."""
+
+    permission_classes = [PartnerScope]
+    required_scope = Scope.KEYS
+
+    @extend_schema(request=RevokeIn, responses=ApiKeyOut, tags=["keys"])
+    def post(self, request: Request, key_id: str) -> Response:
+        data = _valid(RevokeIn, request.data)
+        key = selectors.api_key_get(partner=_partner(request), key_id=key_id)
+        return Response(ApiKeyOut(services.api_key_revoke(key=key, reason=data["reason"])).data)
+
+
+# --- Reviewer: partners ----------------------------------------------------------------------------------
+
+
+class ReviewPartnerListApi(APIView):
+    """All partners, newest first, filterable by status."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=["applied", "approved", "rejected", "suspended"])],
+        responses=PartnerReviewOut(many=True),
+        tags=["review"],
+    )
+    def get(self, request: Request) -> Response:
+        filters = _valid(PartnerListFilter, request.query_params)
+        paginator = Cursor()
+        page = paginator.paginate_queryset(selectors.partner_list(status=filters.get("status")), request, view=self)
+        return paginator.get_paginated_response(PartnerReviewOut(page, many=True).data)
+
+
+class ReviewPartnerDetailApi(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(responses=PartnerReviewOut, tags=["review"])
+    def get(self, request: Request, partner_id: str) -> Response:
+        return Response(PartnerReviewOut(selectors.partner_get(partner_id=partner_id)).data)
+
+
+class ReviewPartnerApproveApi(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=ApproveIn, responses=PartnerReviewOut, tags=["review"])
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(ApproveIn, request.data)
+        partner = services.partner_approve(
+            partner=selectors.partner_get(partner_id=partner_id),
+            reviewer=request.user,
+            comment=data["comment"],
+            use_cases=data.get("use_cases"),
+        )
+        return Response(PartnerReviewOut(partner).data)
+
+
+class ReviewPartnerRejectApi(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=DecisionIn, responses=PartnerReviewOut, tags=["review"])
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(DecisionIn, request.data)
+        partner = services.partner_reject(
+            partner=selectors.partner_get(partner_id=partner_id), reviewer=request.user, reason=data["reason"]
+        )
+        return Response(PartnerReviewOut(partner).data)
+
+
+class ReviewPartnerSuspendApi(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=DecisionIn, responses=PartnerReviewOut, tags=["review"])
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(DecisionIn, request.data)
+        partner = services.partner_suspend(
+            partner=selectors.partner_get(partner_id=partner_id), reviewer=request.user, reason=data["reason"]
+        )
+        return Response(PartnerReviewOut(partner).data)
+
+
+class ReviewPartnerReinstateApi(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=ReinstateIn, responses=PartnerReviewOut, tags=["review"])
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(ReinstateIn, request.data)
+        partner = services.partner_reinstate(
+            partner=selectors.partner_get(partner_id=partner_id),
+            reviewer=request.user,
+            comment=data["comment"],
+        )
+        return Response(PartnerReviewOut(partner).data)
+
+
+class ReviewPartnerLimitsApi(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=LimitsIn, responses=PartnerReviewOut, tags=["review"])
+    def patch(self, request: Request, partner_id: str) -> Response:
+        data = _valid(LimitsIn, request.data)
+        partner = services.partner_set_limits(
+            partner=selectors.partner_get(partner_id=partner_id),
+            reviewer=request.user,
+            rate_limit_per_minute=data["rate_limit_per_minute"],
+        )
+        return Response(PartnerReviewOut(partner).data)
+
+
+# --- Reviewer: audit log --------------------------------------------------------------------------------------
+
+_AUDIT_FILTER_PARAMS = [
+    OpenApiParameter("since", OpenApiTypes.DATETIME),
+    OpenApiParameter("until", OpenApiTypes.DATETIME),
+    OpenApiParameter("partner", OpenApiTypes.UUID),
+    OpenApiParameter("actor", str, description="e.g. key:<uuid>, user:<id>, anonymous, system"),
+    OpenApiParameter("kind", str, enum=["request", "event"]),
+    OpenApiParameter("event_type", str, description="Exact type, or a prefix ending in '.' (e.g. 'partner.')"),
+    OpenApiParameter("path", str, description="Path prefix"),
+    OpenApiParameter("status", int),
+    OpenApiParameter("status_class", str, enum=["2xx", "3xx", "4xx", "5xx"]),
+    OpenApiParameter("request_id", str),
+    OpenApiParameter("target_type", str),
+    OpenApiParameter("target_id", str),
+]
+
+
+class AuditSearchApi(APIView):
+    """Search the audit log (newest first, cursor pagination)."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(parameters=_AUDIT_FILTER_PARAMS, responses=AuditEntryOut(many=True), tags=["audit"])
+    def get(self, request: Request) -> Response:
+        filters = _valid(AuditFilterIn, request.query_params)
+        paginator = IdCursor()
+        page = paginator.paginate_queryset(selectors.audit_search(filters), request, view=self)
+        return paginator.get_paginated_response(AuditEntryOut(page, many=True).data)
+
+
+_CSV_FIELDS = list(AuditEntryOut.Meta.fields)
+
+
+def _csv_cell(value: Any) -> str:
+    text = (
+        json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else ("" if value is None else str(value))
+    )
+    # Spreadsheets execute cells that start with these; reviewers open exports in them.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _export_rows(filters: dict[str, Any], fmt: str) -> Iterator[str]:
+    qs = selectors.audit_search(filters)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(_CSV_FIELDS)
+        yield buffer.getvalue()
+    last_id: int | None = None
+    while True:
+        # Keyset batches keep memory flat however large the export is.
+        batch_qs = qs if last_id is None else qs.filter(id__lt=last_id)
+        batch: list[AuditEntry] = list(batch_qs[:1000])
+        if not batch:
+            return
+        for row in AuditEntryOut(batch, many=True).data:
+            if fmt == "csv":
+                buffer = io.StringIO()
+                csv.writer(buffer).writerow([_csv_cell(row[f]) for f in _CSV_FIELDS])
+                yield buffer.getvalue()
+            else:
+                yield json.dumps(row, sort_keys=True, default=str) + "\n"
+        last_id = batch[-1].id
+
+
+class AuditExportApi(APIView):
+    """Export the filtered audit log as JSON Lines (default) or CSV, streamed."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        parameters=[*_AUDIT_FILTER_PARAMS, OpenApiParameter("format", str, enum=["jsonl", "csv"])],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR},
+        tags=["audit"],
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        filters = _valid(AuditFilterIn, request.query_params)
+        fmt = filters.pop("format", "jsonl")
+        audit.record("audit.exported", payload={"format": fmt, "filters": {k: str(v) for k, v in filters.items()}})
+        content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+        response = StreamingHttpResponse(_export_rows(filters, fmt), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="talkgate-audit.{fmt}"'
+        return response
+
+
+class AuditVerifyApi(APIView):
+    """Walk the hash chain now and report the first broken entry, if any."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=None, responses=ChainReportOut, tags=["audit"])
+    def post(self, request: Request) -> Response:
+        report = audit.verify_chain()
+        audit.record("audit.chain_verified", payload=report.as_dict())
+        return Response(ChainReportOut(report.as_dict()).data)

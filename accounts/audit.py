@@ -1,0 +1,233 @@
+"""The audit log: one function to record domain events, the request context, and the hash chain.
+
+Every entry stores the SHA-256 of the previous entry (``prev_hash``) and its own hash over its canonical
+JSON form (``entry_hash``). Appends take a lock (a PostgreSQL advisory lock; SQLite's IMMEDIATE
+transactions serialise writers already), so chain order equals id order and ``verify_chain`` can walk by id.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from accounts.models import AuditEntry, AuditKind
+
+logger = logging.getLogger(__name__)
+
+GENESIS_HASH = "0" * 64
+# An arbitrary, fixed 64-bit key for pg_advisory_xact_lock: "talkgate audit chain".
+_PG_LOCK_KEY = 0x7A1C6A7E_A0D17C4A & 0x7FFF_FFFF_FFFF_FFFF
+MAX_PAYLOAD_BYTES = 4096
+_SECRET_KEY_PATTERN = re.compile(r"secret|token|password|authorization|api_key|signature", re.IGNORECASE)
+
+
+@dataclass
+class RequestContext:
+    """What the current request knows about itself; authentication fills in the actor and partner."""
+
+    request_id: str
+    actor: str = "anonymous"
+    partner_id: UUID | None = None
+    client_ip: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("talkgate_request", default=None)
+
+
+def current_context() -> RequestContext | None:
+    """The context of the request being served, or None outside a request (tasks, commands)."""
+    return _current.get()
+
+
+def set_context(ctx: RequestContext | None) -> contextvars.Token[RequestContext | None]:
+    return _current.set(ctx)
+
+
+def reset_context(token: contextvars.Token[RequestContext | None]) -> None:
+    _current.reset(token)
+
+
+def _scrub(value: Any) -> Any:
+    """Drop anything that looks like a secret; the log must never hold credentials."""
+    if isinstance(value, Mapping):
+        return {str(k): ("[redacted]" if _SECRET_KEY_PATTERN.search(str(k)) else _scrub(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    if isinstance(value, UUID | datetime):
+        return str(value)
+    return value
+
+
+def _normalise_payload(payload: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Scrub, then round-trip through JSON so the hashed form equals what the database gives back."""
+    cleaned = _scrub(dict(payload or {}))
+    text = json.dumps(cleaned, sort_keys=True, default=str)
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise ValueError(f"audit payload is {len(text)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+    if "\\u0000" in text:
+        # PostgreSQL's jsonb cannot store NUL; replacing it keeps the stored and hashed forms identical.
+        text = text.replace("\\u0000", "\\ufffd")
+    return json.loads(text)
+
+
+def _canonical(entry: AuditEntry) -> bytes:
+    created = entry.created_at.astimezone(UTC).isoformat(timespec="microseconds")
+    body = {
+        "created_at": created,
+        "kind": entry.kind,
+        "request_id": entry.request_id,
+        "actor": entry.actor,
+        "partner_id": str(entry.partner_id) if entry.partner_id else None,
+        "client_ip": entry.client_ip,
+        "method": entry.method,
+        "path": entry.path,
+        "status_code": entry.status_code,
+        "latency_us": entry.latency_us,
+        "event_type": entry.event_type,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "payload": entry.payload,
+        "prev_hash": entry.prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def compute_hash(entry: AuditEntry) -> str:
+    """The entry's hash over its canonical form (which includes the previous entry's hash)."""
+    return hashlib.sha256(_canonical(entry)).hexdigest()
+
+
+def _append(entry: AuditEntry) -> AuditEntry:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
+        last = AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
+        entry.prev_hash = last or GENESIS_HASH
+        # Taken under the lock so timestamps never go backwards along the chain.
+        entry.created_at = timezone.now()
+        entry.entry_hash = compute_hash(entry)
+        entry.save(force_insert=True)
+    return entry
+
+
+def _target(target: models.Model | tuple[str, str] | None) -> tuple[str, str]:
+    if target is None:
+        return "", ""
+    if isinstance(target, tuple):
+        return target
+    return f"{target._meta.app_label}.{target._meta.model_name}", str(target.pk)
+
+
+def record(
+    event_type: str,
+    *,
+    target: models.Model | tuple[str, str] | None = None,
+    payload: Mapping[str, Any] | None = None,
+    actor: str | None = None,
+    partner_id: UUID | str | None = None,
+) -> AuditEntry:
+    """Record a domain event. Actor, partner and request id default to the current request's."""
+    ctx = current_context()
+    target_type, target_id = _target(target)
+    entry = AuditEntry(
+        kind=AuditKind.EVENT,
+        request_id=ctx.request_id if ctx else "",
+        actor=actor or (ctx.actor if ctx else "system"),
+        partner_id=partner_id if partner_id is not None else (ctx.partner_id if ctx else None),
+        client_ip=ctx.client_ip if ctx else None,
+        event_type=event_type,
+        target_type=target_type,
+        target_id=target_id,
+        payload=_normalise_payload(payload),
+    )
+    return _append(entry)
+
+
+def record_request(
+    *,
+    ctx: RequestContext,
+    method: str,
+    path: str,
+    status_code: int,
+    latency_us: int,
+) -> AuditEntry:
+    """Record one served HTTP request (called by the audit middleware)."""
+    entry = AuditEntry(
+        kind=AuditKind.REQUEST,
+        request_id=ctx.request_id,
+        actor=ctx.actor,
+        partner_id=ctx.partner_id,
+        client_ip=ctx.client_ip,
+        method=method[:10],
+        path=path[:500],
+        status_code=status_code,
+        latency_us=latency_us,
+        payload=_normalise_payload(ctx.notes),
+    )
+    return _append(entry)
+
+
+@dataclass
+class ChainReport:
+    """The result of walking the chain."""
+
+    ok: bool
+    checked: int
+    first_broken_id: int | None = None
+    reason: str = ""
+    head_hash: str = GENESIS_HASH
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "first_broken_id": self.first_broken_id,
+            "reason": self.reason,
+            "head_hash": self.head_hash,
+        }
+
+
+def _walk(batch_size: int) -> Iterator[AuditEntry]:
+    # Keyset pagination instead of .iterator(): server-side cursors are not always available (pgbouncer).
+    last_id = 0
+    while True:
+        batch = list(AuditEntry.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1].id
+
+
+def verify_chain(batch_size: int = 2000) -> ChainReport:
+    """Walk the log in id order and report the first entry whose hash or link is wrong."""
+    expected_prev = GENESIS_HASH
+    checked = 0
+    for entry in _walk(batch_size):
+        if entry.prev_hash != expected_prev:
+            return ChainReport(
+                False,
+                checked,
+                entry.id,
+                "prev_hash does not match the previous entry (missing or altered entry before it)",
+                expected_prev,
+            )
+        if compute_hash(entry) != entry.entry_hash:
+            return ChainReport(
+                False, checked, entry.id, "entry content does not match its hash (altered)", expected_prev
+            )
+        expected_prev = entry.entry_hash
+        checked += 1
+    return ChainReport(True, checked, head_hash=expected_prev)

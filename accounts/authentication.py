@@ -1,0 +1,110 @@
+"""Bearer API-key authentication for DRF, and the principal a partner key authenticates as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from accounts import audit
+from accounts.models import ApiKey, Partner, User
+from accounts.services import KeyRefused, api_key_resolve
+
+
+@dataclass(frozen=True)
+class PartnerPrincipal:
+    """``request.user`` for a partner key: the partner, acting through one key."""
+
+    api_key: ApiKey
+
+    is_authenticated = True
+    is_anonymous = False
+    is_reviewer = False
+    is_active = True
+    pk = None
+
+    @property
+    def partner(self) -> Partner:
+        assert self.api_key.partner is not None
+        return self.api_key.partner
+
+    def __str__(self) -> str:
+        return f"key:{self.api_key.id}"
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <prefix>.<secret>``."""
+
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[object, ApiKey] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        ctx = audit.current_context()
+        if len(parts) != 2:
+            self._note_failure(ctx, "api_key_malformed", None)
+            raise exceptions.AuthenticationFailed(
+                "Use 'Authorization: Bearer <prefix>.<secret>'.", code="api_key_malformed"
+            )
+        try:
+            token = parts[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            self._note_failure(ctx, "api_key_malformed", None)
+            raise exceptions.AuthenticationFailed("The API key is malformed.", code="api_key_malformed") from exc
+        try:
+            key = api_key_resolve(token)
+        except KeyRefused as exc:
+            self._note_failure(ctx, exc.code, token.partition(".")[0][:16])
+            if exc.status == 403:
+                raise exceptions.PermissionDenied(exc.message, code=exc.code) from exc
+            raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
+        principal: object = key.user if key.user is not None else PartnerPrincipal(api_key=key)
+        if ctx is not None:
+            ctx.actor = f"key:{key.id}"
+            ctx.partner_id = key.partner_id
+        return principal, key
+
+    @staticmethod
+    def _note_failure(ctx: audit.RequestContext | None, code: str, prefix: str | None) -> None:
+        # The prefix is public (it is how keys are listed); the secret never reaches the log.
+        if ctx is not None:
+            ctx.notes["auth_failure"] = code
+            if prefix:
+                ctx.notes["key_prefix"] = prefix
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="talkgate"'
+
+
+def partner_of(request: Request) -> Partner | None:
+    """The partner a request acts for: a partner key's partner, or a partner member's organisation."""
+    user = request.user
+    if isinstance(user, PartnerPrincipal):
+        return user.partner
+    return None
+
+
+def scopes_of(request: Request) -> set[str]:
+    """The scopes the request's key grants (empty for session logins)."""
+    auth = request.auth
+    return set(auth.scopes) if isinstance(auth, ApiKey) else set()
+
+
+def is_reviewer(request: Request) -> bool:
+    """Whether the caller is a reviewer or admin (by session or by a reviewer key)."""
+    user = request.user
+    return isinstance(user, User) and user.is_reviewer
+
+
+class ApiKeySchemeExtension(OpenApiAuthenticationExtension):
+    """Tells drf-spectacular how the bearer key looks in the OpenAPI schema."""
+
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "prefix.secret"}

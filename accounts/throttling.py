@@ -1,0 +1,49 @@
+"""Per-partner throttling on the shared cache, with each partner's limit read from its row."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.authentication import is_reviewer, partner_of
+from accounts.middleware import client_ip
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+
+class TalkgateRateThrottle(SimpleRateThrottle):
+    """One budget per partner (all its keys together), per reviewer, or per client IP for anonymous calls."""
+
+    scope = "talkgate"
+
+    def __init__(self) -> None:
+        # The rate depends on the caller, so it is chosen in allow_request rather than at construction.
+        self.rate = None
+        self.num_requests = 0
+        self.duration = 60
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        partner = partner_of(request)
+        if partner is not None:
+            self.rate = f"{partner.rate_limit_per_minute}/min"
+            self.key = f"throttle:partner:{partner.id}"
+        elif is_reviewer(request):
+            self.rate = self.THROTTLE_RATES["reviewer"]
+            self.key = f"throttle:user:{request.user.pk}"
+        else:
+            self.rate = self.THROTTLE_RATES["anon"]
+            self.key = f"throttle:ip:{client_ip(request._request) or 'unknown'}"
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return self.throttle_failure()
+        return self.throttle_success()
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        return getattr(self, "key", None)

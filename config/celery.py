@@ -1,0 +1,49 @@
+"""The Celery app: two queues (``cpu`` and ``gpu``), JSON only, late acks, time limits, routing by module."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("talkgate")
+# Broker URL, transport options and time limits come from Django settings (CELERY_* names).
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+CPU_QUEUE = "cpu"
+GPU_QUEUE = "gpu"
+
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    # Tasks record their outcome in the database; nobody waits on Celery results.
+    task_ignore_result=True,
+    # A task is acknowledged only after it ran, so a worker killed mid-task hands it to another worker;
+    # that is why every task must be idempotent (ARCHITECTURE.md §2).
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_queues=(
+        Queue(CPU_QUEUE, Exchange(CPU_QUEUE), routing_key=CPU_QUEUE),
+        Queue(GPU_QUEUE, Exchange(GPU_QUEUE), routing_key=GPU_QUEUE),
+    ),
+    task_default_queue=CPU_QUEUE,
+    task_default_exchange=CPU_QUEUE,
+    task_default_routing_key=CPU_QUEUE,
+    # Route by module: the GPU worker's tasks go to the gpu queue, everything else to cpu.
+    task_routes=[
+        {"gpu_worker.*": {"queue": GPU_QUEUE, "routing_key": GPU_QUEUE}},
+        {"*": {"queue": CPU_QUEUE, "routing_key": CPU_QUEUE}},
+    ],
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    timezone="UTC",
+    beat_schedule={
+        "audit-chain-verify": {"task": "accounts.tasks.audit_verify_chain", "schedule": 3600.0},
+    },
+)
+app.autodiscover_tasks()

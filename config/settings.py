@@ -1,0 +1,246 @@
+"""Talkgate settings: one module, driven by the environment.
+
+With nothing set, everything runs on one machine: SQLite, kombu's ``filesystem://`` broker, a file-based
+cache and local file storage under ``TALKGATE_DATA_DIR`` (default ``./var``). ``DATABASE_URL`` switches to
+PostgreSQL, ``REDIS_URL`` to Redis for the cache (and the broker unless ``CELERY_BROKER_URL`` says otherwise).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+TALKGATE_ENV = env_str("TALKGATE_ENV", "development", choices=["development", "production"])
+IS_PRODUCTION = TALKGATE_ENV == "production"
+
+DATA_DIR = Path(env_str("TALKGATE_DATA_DIR", str(BASE_DIR / "var")) or "").resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the env; in development a random one is made once and kept under DATA_DIR."""
+    value = env_str("DJANGO_SECRET_KEY")
+    if value:
+        if len(value) < 32:
+            raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 32 characters.")
+        return value
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required in production.")
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "generation",
+    "moderation",
+    "provenance",
+]
+
+MIDDLEWARE = [
+    # First, so that every request (even one refused by a later middleware) gets an id and an audit entry.
+    "accounts.middleware.RequestAuditMiddleware",
+    "accounts.middleware.RequestSizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------------------
+DATABASE_URL = env_url("DATABASE_URL", None, schemes=["postgres", "postgresql", "sqlite"])
+if DATABASE_URL:
+    try:
+        _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL cannot be parsed: {exc}") from exc
+    if _db["ENGINE"] == "django.db.backends.postgresql" and not _db.get("NAME"):
+        raise ImproperlyConfigured("DATABASE_URL must name a database (postgres://host:5432/NAME).")
+else:
+    _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "talkgate.sqlite3")}
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions serialise writers up front, so the web server and the worker never deadlock on
+    # a lock upgrade; the file-backed test database lets a real worker process see the test's rows.
+    _db.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+    _db["TEST"] = {"NAME": str(DATA_DIR / "test-talkgate.sqlite3")}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Cache and broker ---------------------------------------------------------------------------------------
+REDIS_URL = env_url("REDIS_URL", None, schemes=["redis", "rediss", "unix"])
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    # A file cache is shared by every process on the machine (web workers and Celery), unlike locmem.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX", "talkgate")
+
+BROKER_DIR = DATA_DIR / "broker"
+CELERY_BROKER_URL = env_url(
+    "CELERY_BROKER_URL",
+    REDIS_URL or "filesystem://",
+    schemes=["redis", "rediss", "filesystem", "amqp", "memory"],
+)
+if CELERY_BROKER_URL == "filesystem://":
+    for _sub in ("out", "processed", "control"):
+        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "out"),
+        "data_folder_out": str(BROKER_DIR / "out"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        # Fanout exchanges (worker remote control) would otherwise land in ./control of the cwd.
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3 * 3600),
+        "socket_connect_timeout": 5,
+    }
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 30 * 60, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 35 * 60, minimum=1)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be greater than CELERY_TASK_SOFT_TIME_LIMIT.")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- Storage --------------------------------------------------------------------------------------------
+MEDIA_ROOT = Path(env_str("TALKGATE_MEDIA_ROOT", str(DATA_DIR / "media")) or "")
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve the bundled Swagger UI assets straight from the installed apps, so `runserver`/gunicorn need no
+# collectstatic step on a fresh machine.
+WHITENOISE_USE_FINDERS = True
+
+# --- Talkgate ----------------------------------------------------------------------------------------------
+# Requests larger than this are refused with 413 before anything reads the body.
+TALKGATE_MAX_REQUEST_BYTES = env_int("TALKGATE_MAX_REQUEST_BYTES", 64 * 1024 * 1024, minimum=1024)
+# JSON bodies have a much lower ceiling: nothing legitimate in the API needs more.
+TALKGATE_MAX_JSON_BYTES = env_int("TALKGATE_MAX_JSON_BYTES", 1024 * 1024, minimum=1024)
+# Per-partner default request rate for new partners (requests per minute); reviewers change it per partner.
+TALKGATE_DEFAULT_PARTNER_RATE_PER_MINUTE = env_int("TALKGATE_DEFAULT_PARTNER_RATE_PER_MINUTE", 120, minimum=1)
+TALKGATE_ANON_RATE = env_str("TALKGATE_ANON_RATE", "30/min")
+TALKGATE_REVIEWER_RATE = env_str("TALKGATE_REVIEWER_RATE", "600/min")
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: trust only REMOTE_ADDR).
+TALKGATE_TRUSTED_PROXY_COUNT = env_int("TALKGATE_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+# last_used_at is written at most this often per key, so a busy key does not write on every request.
+TALKGATE_KEY_LAST_USED_RESOLUTION_S = env_int("TALKGATE_KEY_LAST_USED_RESOLUTION_S", 60, minimum=0)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.TalkgateRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": TALKGATE_ANON_RATE, "reviewer": TALKGATE_REVIEWER_RATE},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "accounts.errors.exception_handler",
+    # `?format=` is an ordinary filter here (audit export), not DRF's renderer override.
+    "URL_FORMAT_OVERRIDE": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Talkgate API",
+    "DESCRIPTION": (
+        "Consent-gated talking-portrait generation. Partners authenticate with `Authorization: Bearer "
+        '<prefix>.<secret>`; every error is `{"error": {"code", "message", "request_id"}}`.'
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"UseCaseEnum": "accounts.models.UseCase"},
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", IS_PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

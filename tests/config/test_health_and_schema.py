@@ -1,0 +1,78 @@
+"""Health probes and the OpenAPI schema/docs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from config.celery import app as celery_app
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_ok(anon) -> None:  # type: ignore[no-untyped-def]
+    response = anon.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_readyz_checks_database_and_broker(anon) -> None:  # type: ignore[no-untyped-def]
+    response = anon.get("/readyz")
+    assert response.status_code == 200, response.json()
+    checks = response.json()["checks"]
+    assert checks["database"]["ok"] and checks["broker"]["ok"]
+
+
+def test_readyz_is_503_when_the_broker_is_unreachable(anon, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    for name in ("broker_url", "broker_write_url"):
+        monkeypatch.setattr(celery_app.conf, name, "redis://127.0.0.1:1/0")
+    response = anon.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["ok"] is False
+    assert response.json()["checks"]["database"]["ok"] is True
+
+
+EXPECTED_PATHS = {
+    "/healthz": {"get"},
+    "/readyz": {"get"},
+    "/v1/partner-applications": {"post"},
+    "/v1/partner-applications/{partner_id}/claim": {"post"},
+    "/v1/partner": {"get"},
+    "/v1/keys": {"get", "post"},
+    "/v1/keys/{key_id}": {"get"},
+    "/v1/keys/{key_id}/revoke": {"post"},
+    "/v1/review/partners": {"get"},
+    "/v1/review/partners/{partner_id}": {"get"},
+    "/v1/review/partners/{partner_id}/approve": {"post"},
+    "/v1/review/partners/{partner_id}/reject": {"post"},
+    "/v1/review/partners/{partner_id}/suspend": {"post"},
+    "/v1/review/partners/{partner_id}/reinstate": {"post"},
+    "/v1/review/partners/{partner_id}/limits": {"patch"},
+    "/v1/review/audit": {"get"},
+    "/v1/review/audit/export": {"get"},
+    "/v1/review/audit/verify": {"post"},
+}
+
+
+def test_schema_lists_every_endpoint(anon) -> None:  # type: ignore[no-untyped-def]
+    response = anon.get("/api/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert schema["openapi"].startswith("3.")
+    paths = {path: set(ops) - {"parameters"} for path, ops in schema["paths"].items()}
+    for path, methods in EXPECTED_PATHS.items():
+        assert path in paths, path
+        assert methods <= paths[path], (path, paths[path])
+    assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["scheme"] == "bearer"
+
+
+def test_docs_page_loads_its_assets_locally(anon) -> None:  # type: ignore[no-untyped-def]
+    page = anon.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assets = re.findall(r'src="([^"]+\.js)"', html)
+    assert assets and all(a.startswith("/static/") for a in assets), assets
+    for asset in assets:
+        assert anon.get(asset).status_code == 200, asset
