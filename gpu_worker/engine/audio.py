@@ -6,6 +6,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import numpy as np
@@ -209,25 +210,36 @@ class PhoneRecognizer:
     def __init__(self) -> None:
         from pocketsphinx import Decoder, get_model_path
 
+        self._decoder_cls = Decoder
         model = get_model_path()
         self._hmm = os.path.join(model, "en-us", "en-us")
         self._dict = os.path.join(model, "en-us", "cmudict-en-us.dict")
         self._allphone = os.path.join(model, "en-us", "en-us-phone.lm.bin")
-        self._phone_decoder = Decoder(
+        # Kept only for dictionary look-ups; decoding uses a fresh decoder per call (see _phone_decoder).
+        self._dict_decoder = self._new_align_decoder()
+
+    def _phone_decoder(self) -> Any:
+        # pocketsphinx carries adaptive state (cepstral mean and search history) from one utterance to
+        # the next, and resetting the mean alone is not enough; a fresh decoder (~0.15 s) makes results
+        # depend on this audio only, so the same inputs and seed give identical frames.
+        return self._decoder_cls(
             hmm=self._hmm, allphone=self._allphone, lm=None, loglevel="FATAL", beam=1e-20, pbeam=1e-20, lw=2.0
         )
-        self._align_decoder = Decoder(hmm=self._hmm, dict=self._dict, lm=None, loglevel="FATAL")
-        self._lock = threading.Lock()
+
+    def _new_align_decoder(self) -> Any:
+        # A wider word beam than the default: synthetic and sung audio otherwise lose the last words.
+        return self._decoder_cls(
+            hmm=self._hmm, dict=self._dict, lm=None, loglevel="FATAL", beam=1e-48, wbeam=1e-48, pbeam=1e-48
+        )
 
     def decode(self, samples: np.ndarray, t0: float) -> list[PhoneSegment]:
         """Phones heard in ``samples`` (16 kHz float), times offset by ``t0``."""
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes()
-        with self._lock:
-            d = self._phone_decoder
-            d.start_utt()
-            d.process_raw(pcm, full_utt=True)
-            d.end_utt()
-            segs = [(s.word, s.start_frame, s.end_frame) for s in d.seg()]
+        d = self._phone_decoder()
+        d.start_utt()
+        d.process_raw(pcm, full_utt=True)
+        d.end_utt()
+        segs = [(s.word, s.start_frame, s.end_frame) for s in d.seg()]
         return [PhoneSegment(w.upper(), t0 + a * PS_FRAME_S, t0 + (b + 1) * PS_FRAME_S) for w, a, b in segs]
 
     def known_words(self, transcript: str) -> list[str] | None:
@@ -235,10 +247,8 @@ class PhoneRecognizer:
         words = _WORD.findall(transcript.lower())
         if not words:
             return None
-        d = self._align_decoder
-        with self._lock:
-            if any(d.lookup_word(w) is None for w in words):
-                return None
+        if any(self._dict_decoder.lookup_word(w) is None for w in words):
+            return None
         return words
 
     def align(self, samples: np.ndarray, transcript: str) -> list[PhoneSegment] | None:
@@ -247,30 +257,24 @@ class PhoneRecognizer:
         if words is None:
             return None
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes()
-        with self._lock:
-            d = self._align_decoder
-            try:
-                d.set_align_text(" ".join(words))
-                d.start_utt()
-                d.process_raw(pcm, full_utt=True)
-                d.end_utt()
-                d.set_alignment()
-                d.start_utt()
-                d.process_raw(pcm, full_utt=True)
-                d.end_utt()
-                alignment = d.get_alignment()
-            except RuntimeError:
-                return None
-            if alignment is None:
-                return None
-            out = []
-            for word in alignment:
-                for phone in word:
-                    out.append(
-                        PhoneSegment(
-                            phone.name.upper(),
-                            phone.start * PS_FRAME_S,
-                            (phone.start + phone.duration) * PS_FRAME_S,
-                        )
-                    )
+        d = self._new_align_decoder()
+        try:
+            d.set_align_text(" ".join(words))
+            d.start_utt()
+            d.process_raw(pcm, full_utt=True)
+            d.end_utt()
+            d.set_alignment()
+            d.start_utt()
+            d.process_raw(pcm, full_utt=True)
+            d.end_utt()
+            alignment = d.get_alignment()
+        except RuntimeError:
+            return None
+        if alignment is None:
+            return None
+        out = []
+        for word in alignment:
+            for phone in word:
+                start = phone.start * PS_FRAME_S
+                out.append(PhoneSegment(phone.name.upper(), start, start + phone.duration * PS_FRAME_S))
         return out or None

@@ -201,7 +201,9 @@ def compute_motion(
     # How much to trust the phone decoder: little where it hears silence or consonants during
     # loud voiced sound (singing, long held vowels) — there loudness and spectrum lead.
     voiced = feats.voiced[sl].astype(np.float64)
-    unsure = ((tgt[:, 0] < 0.2) & (voiced > 0) & (loud > 0.5)) | (seg_dur > 0.45)
+    # A real consonant is short; a "consonant" held for a quarter second of loud voicing is a sung
+    # vowel the decoder did not know what to do with.
+    unsure = ((tgt[:, 0] < 0.2) & (voiced > 0) & (loud > 0.5) & (seg_dur > 0.25)) | (seg_dur > 0.45)
     trust = np.where(unsure, 0.25, 1.0)
     if not phones:
         trust[:] = 0.0

@@ -211,6 +211,18 @@ class Rig:
                 extra_pts.append(q)
                 extra_z.append(pz)
                 extra_w.append(w_)
+        # Torso and everything far from the head: a sparse lattice of fixed points, so the spline
+        # cannot drag the shoulders or the room along with a nod.
+        lattice = 0.8 * em
+        for y in np.arange(lattice / 2, self.h, lattice):
+            for x in np.arange(lattice / 2, self.w, lattice):
+                q = np.array([x, y])
+                lq = local(np.array([x, y, 0.0]))
+                r = np.linalg.norm((q - centre) / max(np.ptp(oval, axis=0).max() / 2, 1.0))
+                if r > 2.1 or lq[1] > chin_v + 0.9:
+                    extra_pts.append(q)
+                    extra_z.append(0.0)
+                    extra_w.append(0.0)
         step = max(self.w, self.h) / 6
         for x in np.arange(0, self.w + 1e-6, step):
             for y in (0.0, self.h - 1.0):
@@ -263,9 +275,22 @@ class Rig:
         g = grid / norm
         wg = np.hstack([_tps_kernel(g, c), np.ones((g.shape[0], 1)), g]) @ inv
         self.gh, self.gw = gh, gw
+        # Where the head may move the picture at all: 1 over face, hair and upper neck, falling smoothly
+        # to exactly 0 beyond, so the torso and the far background are the photo's own pixels.
+        radius = max(float(np.ptp(oval, axis=0).max()) / 2, 1.0)
+
+        def influence(pts: np.ndarray) -> np.ndarray:
+            r = np.linalg.norm(pts - centre, axis=-1) / radius
+            rel = pts - mouth
+            below = (rel @ ey) / em
+            return (1 - _smoothstep(1.7, 2.3, r)) * (1 - _smoothstep(chin_v + 0.4, chin_v + 1.1, below))
+
+        grid_infl = influence(grid)
+        yy, xx = np.mgrid[: self.h, : self.w]
+        pix_infl = influence(np.stack([xx, yy], axis=-1).astype(np.float64)).astype(np.float32)
 
         t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)  # noqa: E731
-        self.t_wg = t(wg)  # (G, K)
+        self.t_wg = t(wg * grid_infl[:, None])  # (G, K), already faded by the influence
         self.t_basis = t(full_basis.reshape(len(EXPR), -1))
         self.t_ctrl = t(ctrl)
         self.t_ctrl3 = t(np.hstack([ctrl, ctrl_z[:, None]]))
@@ -280,6 +305,7 @@ class Rig:
         # (seen only where the head moves away from where it was).
         mask = np.clip(person_mask, 0, 1).astype(np.float32)
         bg = _background_plate(img, mask)
+        bg = (img + pix_infl[..., None] * (bg.astype(np.float32) - img)).astype(np.float32)
         self.t_img = t(np.dstack([img.astype(np.float32) / 255.0, mask]).transpose(2, 0, 1))[None]
         self.t_bg = t(bg.astype(np.float32).transpose(2, 0, 1) / 255.0)[None]
         left, right = pos[78], pos[308]
@@ -380,6 +406,11 @@ class Rig:
         interior = interior + teeth[..., None] * (self.teeth_color - interior)
         a = (cav * strength)[..., None]
         frame[y0:y1, x0:x1] = np.clip(roi * (1 - a) + interior * a, 0, 255).astype(np.uint8)
+
+
+def _smoothstep(a: float, b: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - a) / (b - a), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
 
 
 def _thin(points: np.ndarray, existing: np.ndarray, min_dist: float) -> np.ndarray:
