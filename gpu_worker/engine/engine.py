@@ -33,7 +33,7 @@ FrameHook = Callable[[np.ndarray, int], np.ndarray]
 CancelFn = Callable[[], bool]
 
 # The first chunk is short so the first batch is ready quickly; later chunks amortise decoding.
-FIRST_CHUNK_S = 2.0
+FIRST_CHUNK_S = 1.2
 CHUNK_S = 10.0
 CONTEXT_S = 0.6
 # Forced alignment of very long audio in one pass is slow and fragile; beyond this, phones are decoded.

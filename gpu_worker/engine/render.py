@@ -272,8 +272,12 @@ class Rig:
         sys[:k_all, k_all:] = pp
         sys[k_all:, :k_all] = pp.T
         inv = np.linalg.inv(sys)[:, :k_all]  # (K+3, K): displacements -> spline coefficients
-        g = grid / norm
-        wg = np.hstack([_tps_kernel(g, c), np.ones((g.shape[0], 1)), g]) @ inv
+        g = torch.as_tensor(grid / norm, dtype=torch.float32)
+        # The grid-by-control-point kernel is the big one; torch's cdist is ~10x faster than numpy here.
+        d2 = torch.cdist(g, torch.as_tensor(c, dtype=torch.float32)).square_()
+        kernel = d2 * torch.log(d2.clamp_min(1e-12))
+        lin = torch.cat([kernel, torch.ones(g.shape[0], 1), g], dim=1)
+        wg = (lin @ torch.as_tensor(inv, dtype=torch.float32)).numpy()
         self.gh, self.gw = gh, gw
         # Where the head may move the picture at all: 1 over face, hair and upper neck, falling smoothly
         # to exactly 0 beyond, so the torso and the far background are the photo's own pixels.
@@ -415,18 +419,18 @@ def _smoothstep(a: float, b: float, x: np.ndarray) -> np.ndarray:
 
 def _thin(points: np.ndarray, existing: np.ndarray, min_dist: float) -> np.ndarray:
     """Indices of ``points`` that keep ``min_dist`` from each other and from ``existing`` points."""
+    if points.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    d_existing = np.sqrt(((points[:, None, :] - existing[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    candidates = np.nonzero(d_existing >= min_dist)[0]
+    pts = points[candidates]
+    d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
     keep: list[int] = []
-    taken = [existing]
-    for i, p in enumerate(points):
-        near = False
-        for block in taken:
-            if block.size and np.min(np.sum((block - p) ** 2, axis=1)) < min_dist**2:
-                near = True
-                break
-        if not near:
+    for i in range(len(pts)):
+        # greedy, in the given order: rings near the face first, then lattice and border
+        if not keep or d[i, keep].min() >= min_dist:
             keep.append(i)
-            taken.append(p[None, :])
-    return np.array(keep, dtype=np.int64)
+    return candidates[np.array(keep, dtype=np.int64)]
 
 
 def _background_plate(img: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -195,7 +195,8 @@ def test_full_frame_output_keeps_the_photo_aspect_without_a_seam(engine, fixture
     assert far.mean() < 3.0
     rings = [diffs[(dist > d) & (dist <= d + 0.1)].mean() for d in np.arange(1.0, 2.2, 0.1)]
     # A seam would show as a ring that differs more than the one inside it; the change must only fade.
-    assert max(np.diff(rings)) < 1.0
+    # (a crop pasted back without blending steps by 5-20 levels; texture and H.264 noise vary by ~1)
+    assert max(np.diff(rings)) < 2.0
 
 
 def test_a_512_px_render_keeps_its_shape_and_identity(engine, fixtures, short_speech, tmp_path):
