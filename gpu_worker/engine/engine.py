@@ -1,0 +1,258 @@
+"""The engine: models loaded once per process, frames produced in batches, MP4 written with audio."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .audio import (
+    SR,
+    AudioFeatures,
+    AudioTrack,
+    PhoneRecognizer,
+    PhoneSegment,
+    VoiceActivity,
+    decode_audio,
+    frame_features,
+)
+from .errors import EngineCancelled, EngineError
+from .face import FaceModels, build_canvas, load_photo
+from .motion import ClipMotion, MotionControls, compute_motion
+from .options import RenderOptions, RenderResult
+from .render import Rig
+from .video import Mp4Writer
+
+ProgressFn = Callable[[float, str], None]
+FrameHook = Callable[[np.ndarray, int], np.ndarray]
+CancelFn = Callable[[], bool]
+
+# The first chunk is short so the first batch is ready quickly; later chunks amortise decoding.
+FIRST_CHUNK_S = 1.2
+CHUNK_S = 10.0
+CONTEXT_S = 0.6
+# Forced alignment of very long audio in one pass is slow and fragile; beyond this, phones are decoded.
+MAX_ALIGN_S = 90.0
+
+
+@dataclass
+class FrameBatch:
+    """Consecutive output frames (N, H, W, 3) uint8 RGB starting at ``first_index``."""
+
+    frames: np.ndarray
+    first_index: int
+    params: np.ndarray
+
+
+@dataclass
+class ClipPlan:
+    """What iter_frames knows about a clip once its inputs are analysed."""
+
+    width: int
+    height: int
+    fps: int
+    frame_count: int
+    duration_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Engine:
+    """Holds the models; one per process, reused across renders."""
+
+    def __init__(self, device: str | torch.device | None = None) -> None:
+        self.device = torch.device(device) if device is not None else _default_device()
+        self.faces = FaceModels()
+        self.vad = VoiceActivity()
+        self.phones = PhoneRecognizer()
+
+    def plan_and_frames(
+        self,
+        photo_path: str,
+        audio_path: str,
+        opts: RenderOptions,
+        progress: ProgressFn | None = None,
+        should_cancel: CancelFn | None = None,
+    ) -> tuple[ClipPlan, Iterator[FrameBatch]]:
+        """Analyse the inputs (raising EngineError early) and return the plan plus a batch generator."""
+        opts.validate()
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        photo = load_photo(photo_path)
+        face = self.faces.detect(photo, opts.face_index)
+        canvas = build_canvas(photo, face, opts.size, opts.full_frame, opts.head_distance)
+        mask = self.faces.segment(canvas.image)
+        rig = Rig(canvas, mask, self.device)
+        timings["face"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        track = decode_audio(audio_path)
+        n_frames = max(1, round(track.duration_s * opts.fps))
+        feats = frame_features(track, opts.fps, n_frames)
+        aligned: list[PhoneSegment] | None = None
+        if opts.transcript and track.duration_s <= MAX_ALIGN_S:
+            aligned = self.phones.align(track.samples, opts.transcript)
+        timings["audio"] = time.perf_counter() - t1
+        h, w = canvas.image.shape[:2]
+        plan = ClipPlan(
+            width=w,
+            height=h,
+            fps=opts.fps,
+            frame_count=n_frames,
+            duration_s=track.duration_s,
+            timings=timings,
+        )
+        controls = MotionControls(
+            fps=opts.fps, seed=opts.seed, motion=opts.motion, gaze=opts.gaze, emotion=opts.emotion
+        )
+        clip = ClipMotion(controls, n_frames)
+        gen = self._batches(rig, track, feats, clip, aligned, opts, plan, progress, should_cancel)
+        return plan, gen
+
+    def _batches(
+        self,
+        rig: Rig,
+        track: AudioTrack,
+        feats: AudioFeatures,
+        clip: ClipMotion,
+        aligned: list[PhoneSegment] | None,
+        opts: RenderOptions,
+        plan: ClipPlan,
+        progress: ProgressFn | None,
+        should_cancel: CancelFn | None,
+    ) -> Iterator[FrameBatch]:
+        fps, n = opts.fps, plan.frame_count
+        start = 0
+        timings = plan.timings
+        for key in ("phones", "motion", "render"):
+            timings.setdefault(key, 0.0)
+        while start < n:
+            length = FIRST_CHUNK_S if start == 0 else CHUNK_S
+            stop = min(n, start + round(length * fps))
+            # A little audio on each side so coarticulation and phone decoding see their neighbours.
+            ctx = round(CONTEXT_S * fps)
+            a, b = max(0, start - ctx), min(n, stop + ctx)
+            ta, tb = a / fps, b / fps
+            seg = track.samples[int(ta * SR) : int(tb * SR)]
+            t_ph = time.perf_counter()
+            if aligned is not None:
+                phones = aligned
+            else:
+                phones = self.phones.decode(seg, ta) if seg.size > SR // 20 else []
+            vad = self.vad.per_frame(seg, ta, fps, b) if seg.size else np.zeros(b)
+            timings["phones"] += time.perf_counter() - t_ph
+            t_mo = time.perf_counter()
+            params = compute_motion(clip, feats, vad[a:b], phones, a, b)
+            params = params[start - a : start - a + (stop - start)]
+            timings["motion"] += time.perf_counter() - t_mo
+            for i in range(0, stop - start, opts.batch_size):
+                if should_cancel is not None and should_cancel():
+                    raise EngineCancelled()
+                rows = params[i : i + opts.batch_size]
+                t_r = time.perf_counter()
+                frames = rig.render(rows)
+                timings["render"] += time.perf_counter() - t_r
+                first = start + i
+                if progress is not None:
+                    progress(min(0.99, 0.02 + 0.97 * (first + len(rows)) / n), "render")
+                yield FrameBatch(frames=frames, first_index=first, params=rows)
+            start = stop
+
+    def iter_frames(
+        self,
+        photo_path: str,
+        audio_path: str,
+        opts: RenderOptions,
+        progress: ProgressFn | None = None,
+        should_cancel: CancelFn | None = None,
+    ) -> Iterator[FrameBatch]:
+        """Yield FrameBatch objects as they are rendered (inputs are checked before the first one)."""
+        _, gen = self.plan_and_frames(photo_path, audio_path, opts, progress, should_cancel)
+        yield from gen
+
+    def render_to_file(
+        self,
+        photo_path: str,
+        audio_path: str,
+        out_path: str,
+        opts: RenderOptions,
+        progress: ProgressFn | None = None,
+        frame_hook: FrameHook | None = None,
+        should_cancel: CancelFn | None = None,
+    ) -> RenderResult:
+        """Render to an H.264 + AAC MP4; frame_hook sees every batch before it is encoded."""
+        if progress is not None:
+            progress(0.0, "prepare")
+        plan, gen = self.plan_and_frames(photo_path, audio_path, opts, progress, should_cancel)
+        tmp = f"{out_path}.part"
+        writer = Mp4Writer(tmp, plan.width, plan.height, plan.fps, audio_path, plan.duration_s)
+        written = 0
+        try:
+            for batch in gen:
+                frames = batch.frames
+                if frame_hook is not None:
+                    frames = frame_hook(frames, batch.first_index)
+                    if not isinstance(frames, np.ndarray) or frames.shape != batch.frames.shape:
+                        raise EngineError(
+                            "frame_hook_invalid", "frame_hook must return an array of the same shape"
+                        )
+                    frames = np.asarray(frames, dtype=np.uint8)
+                t_e = time.perf_counter()
+                writer.write(frames)
+                plan.timings["encode"] = plan.timings.get("encode", 0.0) + time.perf_counter() - t_e
+                written += len(frames)
+            t_e = time.perf_counter()
+            writer.close()
+            plan.timings["encode"] = plan.timings.get("encode", 0.0) + time.perf_counter() - t_e
+        except BaseException:
+            writer.abort()
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        os.replace(tmp, out_path)
+        self.last_timings = dict(plan.timings)
+        if progress is not None:
+            progress(1.0, "done")
+        return RenderResult(
+            width=plan.width,
+            height=plan.height,
+            fps=plan.fps,
+            frame_count=written,
+            duration_s=plan.duration_s,
+            has_audio=writer.has_audio,
+        )
+
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(device: str | None = None) -> Engine:
+    """The per-process engine for ``device`` (default: CUDA when present, else CPU), models loaded."""
+    key = str(torch.device(device) if device is not None else _default_device())
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = Engine(key)
+        return _ENGINES[key]
+
+
+def render_to_file(
+    photo_path: str,
+    audio_path: str,
+    out_path: str,
+    opts: RenderOptions | None = None,
+    progress: ProgressFn | None = None,
+    frame_hook: FrameHook | None = None,
+    should_cancel: CancelFn | None = None,
+) -> RenderResult:
+    """Render ``photo_path`` speaking ``audio_path`` into ``out_path`` (MP4) with the cached engine."""
+    return get_engine().render_to_file(
+        photo_path, audio_path, out_path, opts or RenderOptions(), progress, frame_hook, should_cancel
+    )

@@ -1,0 +1,272 @@
+"""Motion: per-frame face and head parameters from audio features, phones and the caller's controls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import AudioFeatures, PhoneSegment
+
+# Parameter layout of one frame. Expression parameters drive the landmark rig linearly;
+# head parameters drive a rigid 3D transform.
+EXPR = ("jaw", "width", "round", "press", "smile", "brow", "furrow", "lid", "eye_wide", "gaze_x", "gaze_y")
+HEAD = ("yaw", "pitch", "roll", "tx", "ty", "scale")
+PARAMS = EXPR + HEAD
+IDX = {name: i for i, name in enumerate(PARAMS)}
+
+# Viseme targets per CMU phone: jaw opening, lip spread, lip rounding, lip press.
+# Values follow the usual Preston Blair / Rhubarb grouping, tuned by eye on this rig.
+VISEMES: dict[str, tuple[float, float, float, float]] = {
+    "SIL": (0.0, 0.0, 0.0, 0.0),
+    "P": (0.0, 0.0, 0.0, 1.0),
+    "B": (0.0, 0.0, 0.0, 1.0),
+    "M": (0.0, 0.0, 0.0, 1.0),
+    "F": (0.12, 0.1, 0.0, 0.5),
+    "V": (0.12, 0.1, 0.0, 0.5),
+    "TH": (0.22, 0.1, 0.0, 0.0),
+    "DH": (0.22, 0.1, 0.0, 0.0),
+    "T": (0.25, 0.2, 0.0, 0.0),
+    "D": (0.25, 0.2, 0.0, 0.0),
+    "N": (0.22, 0.2, 0.0, 0.0),
+    "S": (0.15, 0.35, 0.0, 0.0),
+    "Z": (0.15, 0.35, 0.0, 0.0),
+    "L": (0.3, 0.1, 0.0, 0.0),
+    "K": (0.35, 0.1, 0.0, 0.0),
+    "G": (0.35, 0.1, 0.0, 0.0),
+    "NG": (0.3, 0.1, 0.0, 0.0),
+    "CH": (0.22, -0.2, 0.6, 0.0),
+    "JH": (0.22, -0.2, 0.6, 0.0),
+    "SH": (0.22, -0.2, 0.6, 0.0),
+    "ZH": (0.22, -0.2, 0.6, 0.0),
+    "R": (0.2, -0.1, 0.5, 0.0),
+    "W": (0.12, -0.3, 0.9, 0.0),
+    "Y": (0.2, 0.4, 0.0, 0.0),
+    "HH": (0.35, 0.0, 0.0, 0.0),
+    "AA": (1.0, 0.1, 0.0, 0.0),
+    "AE": (0.8, 0.4, 0.0, 0.0),
+    "AH": (0.65, 0.1, 0.0, 0.0),
+    "AO": (0.8, -0.1, 0.5, 0.0),
+    "AW": (0.8, 0.0, 0.3, 0.0),
+    "AY": (0.85, 0.2, 0.0, 0.0),
+    "EH": (0.55, 0.4, 0.0, 0.0),
+    "ER": (0.35, -0.1, 0.4, 0.0),
+    "EY": (0.45, 0.5, 0.0, 0.0),
+    "IH": (0.35, 0.45, 0.0, 0.0),
+    "IY": (0.25, 0.7, 0.0, 0.0),
+    "OW": (0.55, -0.2, 0.8, 0.0),
+    "OY": (0.6, -0.1, 0.6, 0.0),
+    "UH": (0.35, -0.1, 0.6, 0.0),
+    "UW": (0.25, -0.3, 1.0, 0.0),
+}
+VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
+
+EMOTION_OFFSETS: dict[str, dict[str, float]] = {
+    "neutral": {},
+    "happy": {"smile": 0.8, "brow": 0.1, "width": 0.2},
+    "surprised": {"brow": 0.9, "eye_wide": 0.6, "jaw": 0.12},
+    "angry": {"furrow": 0.8, "smile": -0.35, "lid": 0.15, "press": 0.2},
+}
+GAZE_TARGETS: dict[str, tuple[float, float]] = {
+    "front": (0.0, 0.0),
+    "left": (-1.0, 0.0),
+    "right": (1.0, 0.0),
+    "up": (0.0, -1.0),
+}
+
+
+@dataclass
+class MotionControls:
+    """The caller's choices that shape motion."""
+
+    fps: int
+    seed: int
+    motion: float = 1.0
+    gaze: str = "front"
+    emotion: str = "neutral"
+
+
+def _gauss_smooth(x: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """Gaussian smoothing along axis 0 with edge replication."""
+    if sigma_frames <= 0:
+        return x
+    r = max(1, int(3 * sigma_frames))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma_frames) ** 2)
+    k /= k.sum()
+    pad = np.pad(x, [(r, r)] + [(0, 0)] * (x.ndim - 1), mode="edge")
+    if x.ndim == 1:
+        return np.convolve(pad, k, mode="valid")
+    return np.stack([np.convolve(pad[:, j], k, mode="valid") for j in range(x.shape[1])], axis=1)
+
+
+class ClipMotion:
+    """Clip-wide, seed-driven parts of motion (blinks, head noise), computed once so chunks agree."""
+
+    def __init__(self, controls: MotionControls, n_frames: int) -> None:
+        self.c = controls
+        self.n = n_frames
+        rng = np.random.default_rng(np.random.SeedSequence([controls.seed, 0x7A1C]))
+        self.blink = self._blink_track(rng)
+        self.noise = self._noise_track(rng)
+        self.saccade = self._saccade_track(rng)
+
+    def _blink_track(self, rng: np.random.Generator) -> np.ndarray:
+        """Blink closure per frame: gamma-distributed gaps (mean ~3.3 s), quick close, slower open."""
+        fps = self.c.fps
+        track = np.zeros(self.n, dtype=np.float32)
+        t = rng.uniform(0.6, 2.5)
+        dur = self.n / fps
+        while t < dur:
+            close, hold, opening = 0.07, rng.uniform(0.02, 0.06), rng.uniform(0.12, 0.2)
+            depth = 1.0 if rng.random() > 0.1 else 0.6
+            for i in range(int(t * fps), min(self.n, int((t + close + hold + opening) * fps) + 2)):
+                u = i / fps - t
+                if u < 0:
+                    continue
+                if u < close:
+                    v = u / close
+                elif u < close + hold:
+                    v = 1.0
+                else:
+                    v = max(0.0, 1.0 - (u - close - hold) / opening)
+                track[i] = max(track[i], depth * v)
+            # Occasionally a quick double blink, as people do.
+            t += 0.35 if rng.random() < 0.08 else max(1.2, rng.gamma(4.0, 0.8))
+        return track
+
+    def _noise_track(self, rng: np.random.Generator) -> np.ndarray:
+        """Smooth head noise (yaw, pitch, roll, tx, ty) as sums of incommensurate sinusoids of time."""
+        t = np.arange(self.n) / self.c.fps
+        out = np.zeros((self.n, 5), dtype=np.float64)
+        amps = np.array([2.2, 1.3, 1.2, 0.012, 0.008])  # degrees, degrees, degrees, em, em
+        for j in range(5):
+            for _ in range(4):
+                f = rng.uniform(0.05, 0.45)
+                out[:, j] += np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) * rng.uniform(0.4, 1.0)
+            out[:, j] *= amps[j] / 2.0
+        return out
+
+    def _saccade_track(self, rng: np.random.Generator) -> np.ndarray:
+        """Small gaze shifts held for a second or two, like eyes do during speech."""
+        fps = self.c.fps
+        out = np.zeros((self.n, 2), dtype=np.float64)
+        i = 0
+        while i < self.n:
+            hold = int(rng.uniform(0.8, 2.5) * fps)
+            out[i : i + hold] = rng.normal(0, [0.12, 0.07])
+            i += hold
+        return _gauss_smooth(out, 1.0)
+
+
+def phone_targets(phones: list[PhoneSegment], times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Viseme targets (jaw, width, round, press) at each time, the phone's vowel flag and duration."""
+    n = times.size
+    tgt = np.zeros((n, 4), dtype=np.float64)
+    vowel = np.zeros(n, dtype=bool)
+    seg_dur = np.zeros(n)
+    if not phones:
+        return tgt, vowel, seg_dur
+    starts = np.array([p.start for p in phones])
+    idx = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(phones) - 1)
+    for i, k in enumerate(idx):
+        p = phones[k]
+        if not p.start <= times[i] < p.end:
+            continue
+        name = p.phone.rstrip("012")
+        tgt[i] = VISEMES.get(name, VISEMES["AH"] if name not in ("SIL", "+NSN+", "+SPN+") else VISEMES["SIL"])
+        vowel[i] = name in VOWELS
+        seg_dur[i] = p.end - p.start
+    return tgt, vowel, seg_dur
+
+
+def compute_motion(
+    clip: ClipMotion,
+    feats: AudioFeatures,
+    vad: np.ndarray,
+    phones: list[PhoneSegment],
+    start: int,
+    stop: int,
+) -> np.ndarray:
+    """Parameters (stop - start, len(PARAMS)) for frames [start, stop) of the clip."""
+    c = clip.c
+    fps = c.fps
+    n = stop - start
+    sl = slice(start, stop)
+    times = (np.arange(start, stop) + 0.5) / fps
+    loud = feats.loudness[sl].astype(np.float64)
+    speech = np.clip(np.maximum(vad, (loud > 0.35).astype(np.float64) * 0.8), 0, 1)
+    loud_gate = loud * np.clip(speech * 1.5, 0.0, 1.0)
+
+    tgt, _vowel, seg_dur = phone_targets(phones, times)
+    # How much to trust the phone decoder: little where it hears silence or consonants during
+    # loud voiced sound (singing, long held vowels) — there loudness and spectrum lead.
+    voiced = feats.voiced[sl].astype(np.float64)
+    # A real consonant is short; a "consonant" held for a quarter second of loud voicing is a sung
+    # vowel the decoder did not know what to do with.
+    unsure = ((tgt[:, 0] < 0.2) & (voiced > 0) & (loud > 0.5) & (seg_dur > 0.25)) | (seg_dur > 0.45)
+    trust = np.where(unsure, 0.25, 1.0)
+    if not phones:
+        trust[:] = 0.0
+
+    centroid = feats.centroid[sl].astype(np.float64)
+    # Spectral shape stands in for vowel quality: bright spectra spread the lips, dark ones round them.
+    bright = np.clip((centroid - 1400.0) / 1600.0, -1.0, 1.0)
+    spec_width = np.clip(bright, 0, 1) * 0.5
+    spec_round = np.clip(-bright, 0, 1) * 0.6
+
+    jaw_phone = tgt[:, 0] * (0.45 + 0.75 * loud_gate)
+    jaw_loud = 0.95 * loud_gate
+    jaw = trust * (0.55 * jaw_phone + 0.45 * jaw_loud) + (1 - trust) * jaw_loud
+    width = trust * tgt[:, 1] + (1 - trust) * spec_width * loud_gate
+    rnd = trust * tgt[:, 2] + (1 - trust) * spec_round * loud_gate
+    press = tgt[:, 3] * trust
+
+    # Coarticulation: neighbouring visemes blend (about +-50 ms), lips anticipate what comes next.
+    sig = 0.045 * fps
+    jaw = _gauss_smooth(jaw, sig)
+    width = _gauss_smooth(width, sig * 1.3)
+    rnd = _gauss_smooth(rnd, sig * 1.3)
+    press = _gauss_smooth(press, sig * 0.6)
+    # Bilabials must actually close the lips whatever the neighbours do.
+    jaw = jaw * (1.0 - np.clip(press * 1.6, 0, 1))
+    # Silence: mouth rests closed.
+    jaw = jaw * np.clip(speech * 2.0, 0, 1)
+
+    # Accents: where loudness rises above its slower trend — drives nods and brow raises.
+    accent = np.clip(_gauss_smooth(loud, 0.04 * fps) - _gauss_smooth(loud, 0.35 * fps), 0, None)
+    accent = _gauss_smooth(accent, 0.06 * fps) * speech
+    pitch = feats.pitch[sl].astype(np.float64)
+    voiced_pitch = pitch[pitch > 0]
+    pitch_ref = float(np.median(voiced_pitch)) if voiced_pitch.size else 150.0
+    pitch_dev = np.where(pitch > 0, np.log2(np.maximum(pitch, 1.0) / pitch_ref), 0.0)
+    pitch_dev = _gauss_smooth(np.clip(pitch_dev, -1, 1), 0.08 * fps)
+
+    m = c.motion
+    out = np.zeros((n, len(PARAMS)), dtype=np.float64)
+    out[:, IDX["jaw"]] = np.clip(jaw, 0, 1.1)
+    out[:, IDX["width"]] = np.clip(width, -0.6, 1)
+    out[:, IDX["round"]] = np.clip(rnd, 0, 1)
+    out[:, IDX["press"]] = np.clip(press, 0, 1)
+    out[:, IDX["brow"]] = np.clip(accent * 2.2 + np.clip(pitch_dev, 0, None) * 0.4, 0, 1) * m
+    out[:, IDX["lid"]] = clip.blink[sl]
+    out[:, IDX["gaze_x"]] = clip.saccade[sl, 0] * m
+    out[:, IDX["gaze_y"]] = clip.saccade[sl, 1] * m
+    talk = _gauss_smooth(speech, 0.5 * fps)
+    noise = clip.noise[sl]
+    amp = m * (0.6 + 0.6 * talk)
+    # Nods: the head dips on accents and lifts with rising pitch.
+    nod = _gauss_smooth(accent, 0.1 * fps) * 9.0 - pitch_dev * 2.0
+    out[:, IDX["yaw"]] = noise[:, 0] * amp
+    out[:, IDX["pitch"]] = (noise[:, 1] + nod) * amp
+    out[:, IDX["roll"]] = noise[:, 2] * amp
+    out[:, IDX["tx"]] = noise[:, 3] * amp
+    out[:, IDX["ty"]] = noise[:, 4] * amp + _gauss_smooth(accent, 0.1 * fps) * 0.02 * m
+    out[:, IDX["scale"]] = 1.0
+
+    for name, value in EMOTION_OFFSETS.get(c.emotion, {}).items():
+        out[:, IDX[name]] += value
+    gx, gy = GAZE_TARGETS.get(c.gaze, (0.0, 0.0))
+    out[:, IDX["gaze_x"]] += gx
+    out[:, IDX["gaze_y"]] += gy
+    out[:, IDX["lid"]] = np.clip(out[:, IDX["lid"]], 0, 1)
+    return out.astype(np.float32)

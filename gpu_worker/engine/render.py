@@ -1,0 +1,451 @@
+"""Render: landmark rig -> thin-plate-spline flow -> grid_sample, with mouth interior and still background."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import face as fl
+from .face import Canvas, eye_mouth_frame
+from .motion import EXPR, IDX
+
+UPPER_INNER = [191, 80, 81, 82, 13, 312, 311, 310, 415]
+LOWER_INNER = [95, 88, 178, 87, 14, 317, 402, 318, 324]
+UPPER_OUTER = [185, 40, 39, 37, 0, 267, 269, 270, 409]
+LOWER_OUTER = [146, 91, 181, 84, 17, 314, 405, 321, 375]
+
+
+def _tps_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Thin-plate radial basis r^2 log r^2 between two point sets."""
+    d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+    return d2 * np.log(np.maximum(d2, 1e-12))
+
+
+class Rig:
+    """Everything precomputed for one canvas: control points, expression basis, TPS weights, layers."""
+
+    def __init__(self, canvas: Canvas, person_mask: np.ndarray, device: torch.device) -> None:
+        self.device = device
+        img = canvas.image
+        self.h, self.w = img.shape[:2]
+        lms = canvas.landmarks
+        _eyes, mouth, ex, em = eye_mouth_frame(lms)
+        ey = np.array([-ex[1], ex[0]])
+        self.em, self.ex, self.ey, self.mouth = em, ex, ey, mouth
+
+        def local(p: np.ndarray) -> np.ndarray:
+            rel = p[..., :2] - mouth
+            return np.stack([rel @ ex, rel @ ey], axis=-1) / em
+
+        ids: list[int] = []
+        for group in (
+            fl.FACE_OVAL,
+            fl.LIPS_OUTER_UPPER,
+            fl.LIPS_OUTER_LOWER,
+            fl.LIPS_INNER_UPPER,
+            fl.LIPS_INNER_LOWER,
+            fl.RIGHT_EYE_UPPER,
+            fl.RIGHT_EYE_LOWER,
+            fl.LEFT_EYE_UPPER,
+            fl.LEFT_EYE_LOWER,
+            fl.RIGHT_BROW,
+            fl.LEFT_BROW,
+            fl.RIGHT_IRIS,
+            fl.LEFT_IRIS,
+            fl.NOSE,
+            fl.CHEEKS,
+        ):
+            for i in group:
+                if i not in ids:
+                    ids.append(i)
+        pos = {lm: k for k, lm in enumerate(ids)}
+        src = lms[ids, :2].copy()
+        z = lms[ids, 2].copy()
+        uv = local(lms[ids])
+
+        # A closed mouth has upper and lower inner lip on the same line; the spline needs them apart
+        # to open the lips, so pull each pair to a small virtual gap.
+        self.open0 = float(
+            np.mean(
+                [
+                    (local(lms[b])[1] - local(lms[a])[1])
+                    for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True)
+                ][3:6]
+            )
+        )
+        vgap = max(0.035, 2.0 / em)
+        for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True):
+            ga, gb = uv[pos[a], 1], uv[pos[b], 1]
+            if gb - ga < vgap:
+                mid = (ga + gb) / 2
+                for lm, v in ((a, mid - vgap / 2), (b, mid + vgap / 2)):
+                    uv[pos[lm], 1] = v
+                    src[pos[lm]] = mouth + em * (uv[pos[lm], 0] * ex + v * ey)
+
+        # An open mouth in the photo shows teeth: keep them attached to their lip by adding points
+        # inside the opening that move with the upper (teeth) and lower lip; the tear opens between.
+        self.photo_open = self.open0 > 0.06
+        self.cavity_upper: list[int] = []
+        self.cavity_lower: list[int] = []
+        copies: list[int] = []
+        for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True):
+            gap = uv[pos[b], 1] - uv[pos[a], 1]
+            if self.photo_open and gap > 0.03:
+                for lm, frac in ((a, 0.6), (b, -0.2)):
+                    q = uv[pos[lm]] + np.array([0.0, frac * gap])
+                    uv = np.vstack([uv, q])
+                    src = np.vstack([src, mouth + em * (q[0] * ex + q[1] * ey)])
+                    z = np.append(z, lms[lm, 2])
+                    copies.append(pos[lm])
+                    (self.cavity_upper if frac > 0 else self.cavity_lower).append(len(src) - 1)
+            else:
+                self.cavity_upper.append(pos[a])
+                self.cavity_lower.append(pos[b])
+
+        k_face = len(src)
+        basis = np.zeros((len(EXPR), k_face, 2))
+        mw = float(np.linalg.norm(lms[291, :2] - lms[61, :2]) / 2 / em)
+        u, v = uv[:, 0], uv[:, 1]
+        lips_upper = {pos[i] for i in UPPER_INNER + UPPER_OUTER}
+        lips_lower = {pos[i] for i in LOWER_INNER + LOWER_OUTER}
+        corners = {pos[i] for i in fl.MOUTH_CORNERS}
+        lips = lips_upper | lips_lower | corners
+        inner_lower = {pos[i] for i in LOWER_INNER}
+        brows = {pos[i] for i in fl.RIGHT_BROW + fl.LEFT_BROW}
+        upper_lids = {pos[i] for i in fl.RIGHT_EYE_UPPER + fl.LEFT_EYE_UPPER}
+        lower_lids = {pos[i] for i in fl.RIGHT_EYE_LOWER + fl.LEFT_EYE_LOWER}
+        irises = {pos[i] for i in fl.RIGHT_IRIS + fl.LEFT_IRIS}
+        chin_v = float(local(lms[152])[1])
+        j = {name: i for i, name in enumerate(EXPR)}
+        for k in range(k_face):
+            uk, vk = u[k], v[k]
+            side = np.sign(uk) if abs(uk) > 1e-6 else 0.0
+            rel = min(abs(uk) / max(mw, 1e-3), 1.5)
+            # jaw: lower lip and chin drop, corners a little, upper lip lifts slightly
+            if k in corners:
+                basis[j["jaw"], k] = (0, 0.07)
+            elif k in lips_lower:
+                # inner lip curves more than the outer one, so the opening is an ellipse, not a slot
+                curve = 0.9 if k in inner_lower else 0.6
+                basis[j["jaw"], k] = (0, 0.22 * max(1 - curve * rel**2, 0.08))
+            elif k in lips_upper:
+                basis[j["jaw"], k] = (0, -0.025)
+            elif vk > 0.08 and k not in lips:
+                fall = max(0.0, 1 - (abs(uk) / 1.45) ** 2)
+                basis[j["jaw"], k] = (0, 0.22 * min(1.0, (vk - 0.08) / 0.3) * fall)
+            if k in lips:
+                basis[j["width"], k] = (0.10 * uk, 0)
+                dv = -0.03 if k in lips_upper else (0.03 if k in lips_lower else 0)
+                basis[j["round"], k] = (-0.30 * uk, dv)
+                basis[j["smile"], k] = (0.10 * side * rel**1.5 * mw, -0.09 * min(rel, 1.0) ** 2)
+            elif abs(uk) < 1.3 and -0.8 < vk < 0.5 and k not in irises and k not in lower_lids | upper_lids:
+                near = max(0.0, 1 - abs(abs(uk) - mw) / 0.7) * max(0.0, 1 - abs(vk + 0.15) / 0.65)
+                basis[j["width"], k] = (0.03 * side * near, 0)
+                basis[j["smile"], k] = (0.025 * side * near, -0.05 * near)
+            if k in corners:
+                basis[j["smile"], k] = (0.10 * side * mw, -0.10)
+            if k in brows:
+                basis[j["brow"], k] = (0, -0.09)
+                inner = max(0.0, 1 - abs(uk) / 1.0)
+                basis[j["furrow"], k] = (-0.05 * side * inner, 0.05)
+            if k in upper_lids:
+                basis[j["brow"], k] = (0, -0.012)
+                basis[j["furrow"], k] = (0, 0.012)
+            if k in lower_lids:
+                basis[j["smile"], k] = (0, -0.015)
+            if vk < chin_v and vk < -1.35 and k not in brows and k not in upper_lids and k not in irises:
+                basis[j["brow"], k] = (0, -0.025)
+        # press: inner lips meet, outer lips compress a touch
+        for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True):
+            gap = uv[pos[b], 1] - uv[pos[a], 1]
+            basis[j["press"], pos[a]] = (0, gap * 0.5)
+            basis[j["press"], pos[b]] = (0, -gap * 0.5)
+        for a, b in zip(UPPER_OUTER, LOWER_OUTER, strict=True):
+            basis[j["press"], pos[a]] = (0, 0.012)
+            basis[j["press"], pos[b]] = (0, -0.012)
+        # eyelids: each upper-lid point closes onto the lower lid below it; irises follow down
+        for upper, lower, iris in (
+            (fl.RIGHT_EYE_UPPER, fl.RIGHT_EYE_LOWER, fl.RIGHT_IRIS),
+            (fl.LEFT_EYE_UPPER, fl.LEFT_EYE_LOWER, fl.LEFT_IRIS),
+        ):
+            lu = np.array([uv[pos[i]] for i in lower])
+            for i in upper:
+                p = uv[pos[i]]
+                target_v = np.interp(
+                    p[0],
+                    *zip(*sorted(zip(lu[:, 0], lu[:, 1], strict=False), key=lambda t: t[0]), strict=False),
+                )
+                gap = max(target_v - p[1], 0.0)
+                basis[j["lid"], pos[i]] = (0, gap * 0.92)
+                basis[j["eye_wide"], pos[i]] = (0, -gap * 0.3)
+                basis[j["gaze_y"], pos[i]] = (0, 0.02)
+            lower_mid = float(np.max(lu[:, 1]))
+            for i in iris:
+                p = uv[pos[i]]
+                basis[j["lid"], pos[i]] = (0, max(lower_mid - p[1], 0) * 0.8)
+                basis[j["gaze_x"], pos[i]] = (0.065, 0)
+                basis[j["gaze_y"], pos[i]] = (0, 0.035)
+
+        for k, orig in zip(range(len(ids), k_face), copies, strict=True):
+            basis[:, k] = basis[:, orig]
+
+        # Hair and neck follow the head through rings around the face oval; far rings and the frame
+        # border stay put so the background and torso hold still.
+        oval = lms[fl.FACE_OVAL, :2]
+        oval_z = lms[fl.FACE_OVAL, 2]
+        centre = oval.mean(axis=0)
+        mask_small = person_mask
+        extra_pts, extra_z, extra_w = [], [], []
+        for factor, weight in ((1.25, 0.95), (1.6, 0.7), (2.4, 0.0)):
+            for p, pz in zip(oval, oval_z, strict=True):
+                q = centre + factor * (p - centre)
+                if not (-0.25 * self.w <= q[0] <= 1.25 * self.w and -0.25 * self.h <= q[1] <= 1.25 * self.h):
+                    continue
+                qi = (int(np.clip(q[1], 0, self.h - 1)), int(np.clip(q[0], 0, self.w - 1)))
+                w_ = weight if mask_small[qi] > 0.5 else 0.0
+                below = float(local(np.array([q[0], q[1], 0.0]))[1])
+                if below > chin_v - 0.1:
+                    w_ *= 0.35  # neck: only partly follows the head
+                extra_pts.append(q)
+                extra_z.append(pz)
+                extra_w.append(w_)
+        # Torso and everything far from the head: a sparse lattice of fixed points, so the spline
+        # cannot drag the shoulders or the room along with a nod.
+        lattice = 0.8 * em
+        for y in np.arange(lattice / 2, self.h, lattice):
+            for x in np.arange(lattice / 2, self.w, lattice):
+                q = np.array([x, y])
+                lq = local(np.array([x, y, 0.0]))
+                r = np.linalg.norm((q - centre) / max(np.ptp(oval, axis=0).max() / 2, 1.0))
+                if r > 2.1 or lq[1] > chin_v + 0.9:
+                    extra_pts.append(q)
+                    extra_z.append(0.0)
+                    extra_w.append(0.0)
+        step = max(self.w, self.h) / 6
+        for x in np.arange(0, self.w + 1e-6, step):
+            for y in (0.0, self.h - 1.0):
+                extra_pts.append((x, y))
+                extra_z.append(0.0)
+                extra_w.append(0.0)
+        for y in np.arange(step, self.h - 1e-6, step):
+            for x in (0.0, self.w - 1.0):
+                extra_pts.append((x, y))
+                extra_z.append(0.0)
+                extra_w.append(0.0)
+        extra = _thin(np.array(extra_pts), src, 0.02 * em * 10)
+        ctrl = np.vstack([src, np.array(extra_pts)[extra]])
+        ctrl_z = np.concatenate([z, np.array(extra_z)[extra]])
+        rigid_w = np.concatenate([np.ones(k_face), np.array(extra_w)[extra]])
+        k_all = ctrl.shape[0]
+        full_basis = np.zeros((len(EXPR), k_all, 2))
+        # basis is in face units (em along ex/ey); convert to pixels
+        full_basis[:, :k_face] = em * (basis[..., :1] * ex + basis[..., 1:] * ey)
+
+        self.k_face = k_face
+        self.pos = pos
+        self.ctrl = ctrl
+        self.lip_color = img[
+            np.clip(lms[fl.LIPS_OUTER_LOWER, 1].astype(int), 0, self.h - 1),
+            np.clip(lms[fl.LIPS_OUTER_LOWER, 0].astype(int), 0, self.w - 1),
+        ].mean(axis=0)
+        skin = img[
+            np.clip(lms[fl.CHEEKS, 1].astype(int), 0, self.h - 1),
+            np.clip(lms[fl.CHEEKS, 0].astype(int), 0, self.w - 1),
+        ].mean(axis=0)
+        self.teeth_color = np.clip(0.55 * np.array([235.0, 230.0, 220.0]) + 0.45 * skin * 1.15, 0, 255)
+
+        # Thin-plate spline: weights mapping control-point displacements to a coarse flow grid.
+        norm = float(max(self.w, self.h))
+        self.step = max(2, round(max(self.w, self.h) / 128))
+        gw = int(np.ceil((self.w - 1) / self.step)) + 1
+        gh = int(np.ceil((self.h - 1) / self.step)) + 1
+        gx = np.linspace(0, self.w - 1, gw)
+        gy = np.linspace(0, self.h - 1, gh)
+        grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+        c = ctrl / norm
+        kk = _tps_kernel(c, c) + np.eye(k_all) * 1e-5
+        pp = np.hstack([np.ones((k_all, 1)), c])
+        sys = np.zeros((k_all + 3, k_all + 3))
+        sys[:k_all, :k_all] = kk
+        sys[:k_all, k_all:] = pp
+        sys[k_all:, :k_all] = pp.T
+        inv = np.linalg.inv(sys)[:, :k_all]  # (K+3, K): displacements -> spline coefficients
+        g = torch.as_tensor(grid / norm, dtype=torch.float32)
+        # The grid-by-control-point kernel is the big one; torch's cdist is ~10x faster than numpy here.
+        d2 = torch.cdist(g, torch.as_tensor(c, dtype=torch.float32)).square_()
+        kernel = d2 * torch.log(d2.clamp_min(1e-12))
+        lin = torch.cat([kernel, torch.ones(g.shape[0], 1), g], dim=1)
+        wg = (lin @ torch.as_tensor(inv, dtype=torch.float32)).numpy()
+        self.gh, self.gw = gh, gw
+        # Where the head may move the picture at all: 1 over face, hair and upper neck, falling smoothly
+        # to exactly 0 beyond, so the torso and the far background are the photo's own pixels.
+        radius = max(float(np.ptp(oval, axis=0).max()) / 2, 1.0)
+
+        def influence(pts: np.ndarray) -> np.ndarray:
+            r = np.linalg.norm(pts - centre, axis=-1) / radius
+            rel = pts - mouth
+            below = (rel @ ey) / em
+            return (1 - _smoothstep(1.7, 2.3, r)) * (1 - _smoothstep(chin_v + 0.4, chin_v + 1.1, below))
+
+        grid_infl = influence(grid)
+        yy, xx = np.mgrid[: self.h, : self.w]
+        pix_infl = influence(np.stack([xx, yy], axis=-1).astype(np.float64)).astype(np.float32)
+
+        t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)  # noqa: E731
+        self.t_wg = t(wg * grid_infl[:, None])  # (G, K), already faded by the influence
+        self.t_basis = t(full_basis.reshape(len(EXPR), -1))
+        self.t_ctrl = t(ctrl)
+        self.t_ctrl3 = t(np.hstack([ctrl, ctrl_z[:, None]]))
+        self.t_rigid_w = t(rigid_w)[:, None]
+        face_z = float(np.mean(lms[fl.FACE_OVAL, 2]))
+        pivot = mouth + ey * 0.3 * em
+        self.t_pivot = t(np.array([pivot[0], pivot[1], face_z + 1.2 * em]))
+        self.t_ex, self.t_ey = t(ex), t(ey)
+        self.t_base = t(grid.reshape(gh, gw, 2))
+
+        # Layers: the photo, its person mask, and a background with the person filled in
+        # (seen only where the head moves away from where it was).
+        mask = np.clip(person_mask, 0, 1).astype(np.float32)
+        bg = _background_plate(img, mask)
+        bg = (img + pix_infl[..., None] * (bg.astype(np.float32) - img)).astype(np.float32)
+        self.t_img = t(np.dstack([img.astype(np.float32) / 255.0, mask]).transpose(2, 0, 1))[None]
+        self.t_bg = t(bg.astype(np.float32).transpose(2, 0, 1) / 255.0)[None]
+        left, right = pos[78], pos[308]
+        self.inner_idx = [left, *self.cavity_upper, right, *reversed(self.cavity_lower)]
+        self.upper_inner_idx = [left, *self.cavity_upper, right]
+        self.mid_pairs = list(zip(self.cavity_upper, self.cavity_lower, strict=True))[3:6]
+        self.rest_sep = float(np.mean([(src[b] - src[a]) @ ey for a, b in self.mid_pairs])) / em
+
+    def displacements(self, params: torch.Tensor) -> torch.Tensor:
+        """Control-point displacements (B, K, 2) in pixels for a batch of parameter rows."""
+        b = params.shape[0]
+        expr = (params[:, : len(EXPR)] @ self.t_basis).view(b, -1, 2)
+        yaw = torch.deg2rad(params[:, IDX["yaw"]])
+        pitch = torch.deg2rad(params[:, IDX["pitch"]])
+        roll = torch.deg2rad(params[:, IDX["roll"]])
+        cy, sy, cp, sp, cr, sr = yaw.cos(), yaw.sin(), pitch.cos(), pitch.sin(), roll.cos(), roll.sin()
+        one, zero = torch.ones_like(cy), torch.zeros_like(cy)
+        ry = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], -1).view(b, 3, 3)
+        rx = torch.stack([one, zero, zero, zero, cp, -sp, zero, sp, cp], -1).view(b, 3, 3)
+        rz = torch.stack([cr, -sr, zero, sr, cr, zero, zero, zero, one], -1).view(b, 3, 3)
+        rot = rz @ ry @ rx
+        pts = self.t_ctrl3.unsqueeze(0).repeat(b, 1, 1)
+        pts[..., :2] = pts[..., :2] + expr
+        rel = pts - self.t_pivot
+        moved = (rel @ rot.transpose(1, 2)) * params[:, IDX["scale"], None, None] + self.t_pivot
+        shift = self.em * (params[:, IDX["tx"], None] * self.t_ex + params[:, IDX["ty"], None] * self.t_ey)
+        rigid = moved[..., :2] + shift[:, None, :] - pts[..., :2]
+        return expr + self.t_rigid_w * rigid
+
+    @torch.no_grad()
+    def render(self, params: np.ndarray) -> np.ndarray:
+        """Frames (B, H, W, 3) uint8 RGB for a batch of parameter rows."""
+        p = torch.as_tensor(params, dtype=torch.float32, device=self.device)
+        b = p.shape[0]
+        disp = self.displacements(p)  # (B, K, 2)
+        flow = (self.t_wg @ disp).view(b, self.gh, self.gw, 2).permute(0, 3, 1, 2)  # (B, 2, gh, gw)
+        base = self.t_base.unsqueeze(0).expand(b, -1, -1, -1)
+        # The spline gives forward displacements at source points; invert by fixed-point iteration
+        # so every output pixel knows where to sample from.
+        src = base - flow.permute(0, 2, 3, 1)
+        for _ in range(2):
+            d = F.grid_sample(
+                flow, self._normalise(src), mode="bilinear", padding_mode="border", align_corners=True
+            )
+            src = base - d.permute(0, 2, 3, 1)
+        src = F.interpolate(
+            src.permute(0, 3, 1, 2), size=(self.h, self.w), mode="bilinear", align_corners=True
+        )
+        grid = self._normalise(src.permute(0, 2, 3, 1))
+        warped = F.grid_sample(
+            self.t_img.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=True
+        )
+        alpha = warped[:, 3:4]
+        out = warped[:, :3] * alpha + self.t_bg * (1 - alpha)
+        frames = (out.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        targets = (self.t_ctrl[None] + disp).cpu().numpy()
+        for i in range(b):
+            self._mouth_interior(frames[i], targets[i])
+        return frames
+
+    def _normalise(self, pts: torch.Tensor) -> torch.Tensor:
+        scale = torch.tensor([2.0 / (self.w - 1), 2.0 / (self.h - 1)], device=pts.device)
+        return pts * scale - 1.0
+
+    def _mouth_interior(self, frame: np.ndarray, pts: np.ndarray) -> None:
+        """Paint a dark cavity with a hint of teeth where the lips open beyond the photo."""
+        gaps = [float((pts[b] - pts[a]) @ self.ey) for a, b in self.mid_pairs]
+        extra = float(np.mean(gaps)) / self.em - self.rest_sep
+        if extra < 0.015:
+            return
+        strength = min(1.0, (extra - 0.015) / 0.04)
+        poly = pts[self.inner_idx]
+        x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 3
+        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 4
+        x0, y0 = max(x0, 0), max(y0, 0)
+        x1, y1 = min(x1, self.w), min(y1, self.h)
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            return
+        roi = frame[y0:y1, x0:x1].astype(np.float32)
+        shift = 2  # quarter-pixel polygon edges for smooth lips
+        to_int = lambda a: np.round((a - [x0, y0]) * (1 << shift)).astype(np.int32)  # noqa: E731
+        cav = np.zeros(roi.shape[:2], np.float32)
+        cv2.fillPoly(cav, [to_int(poly)], 1.0, lineType=cv2.LINE_AA, shift=shift)
+        upper = pts[self.upper_inner_idx]
+        teeth_h = min(extra * 0.3, 0.07) * self.em
+        teeth_poly = np.vstack([upper, (upper + self.ey * teeth_h)[::-1]])
+        teeth = np.zeros_like(cav)
+        cv2.fillPoly(teeth, [to_int(teeth_poly)], 1.0, lineType=cv2.LINE_AA, shift=shift)
+        if self.photo_open:
+            teeth[:] = 0.0  # the photo's own teeth stay attached to the upper lip
+        teeth = cv2.GaussianBlur(teeth * cav, (3, 3), 0)
+        cav = cv2.GaussianBlur(cav, (3, 3), 0)
+        # Shade from top (teeth, dark throat) to a reddish tongue hint at the bottom.
+        ys = np.linspace(0, 1, roi.shape[0])[:, None, None]
+        dark = self.lip_color * 0.3
+        tongue = self.lip_color * 0.7
+        interior = dark + (tongue - dark) * np.clip((ys - 0.55) / 0.45, 0, 1)
+        interior = interior + teeth[..., None] * (self.teeth_color - interior)
+        a = (cav * strength)[..., None]
+        frame[y0:y1, x0:x1] = np.clip(roi * (1 - a) + interior * a, 0, 255).astype(np.uint8)
+
+
+def _smoothstep(a: float, b: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - a) / (b - a), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _thin(points: np.ndarray, existing: np.ndarray, min_dist: float) -> np.ndarray:
+    """Indices of ``points`` that keep ``min_dist`` from each other and from ``existing`` points."""
+    if points.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    d_existing = np.sqrt(((points[:, None, :] - existing[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    candidates = np.nonzero(d_existing >= min_dist)[0]
+    pts = points[candidates]
+    d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
+    keep: list[int] = []
+    for i in range(len(pts)):
+        # greedy, in the given order: rings near the face first, then lattice and border
+        if not keep or d[i, keep].min() >= min_dist:
+            keep.append(i)
+    return candidates[np.array(keep, dtype=np.int64)]
+
+
+def _background_plate(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The photo with the person filled in from the surroundings (low-res inpaint, cheap and smooth)."""
+    h, w = img.shape[:2]
+    hard = (mask >= 0.5).astype(np.uint8)
+    if hard.sum() == 0:
+        return img.copy()
+    f = 128.0 / max(h, w)
+    small = cv2.resize(img, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA)
+    small_mask = cv2.resize(hard, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
+    small_mask = cv2.dilate(small_mask, np.ones((5, 5), np.uint8))
+    filled = cv2.inpaint(small, small_mask, 5, cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+    filled = cv2.GaussianBlur(filled, (0, 0), max(1.0, max(h, w) / 256))
+    # Keep the real pixels wherever the photo is (mostly) background.
+    keep = (mask < 0.5)[..., None]
+    return np.where(keep, img, filled)
