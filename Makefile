@@ -4,10 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo install install-test test lint format bench clean
+.PHONY: demo install install-engine install-test test lint format bench clean
 
 ## First command: install on the embedded defaults and run the service (web + worker), showing it working.
-demo: install
+demo: install install-engine
 	$(PY) manage.py demo
 
 ## Second command: install what the tests need and run the whole suite (ruff first).
@@ -23,8 +23,17 @@ $(VENV)/.service-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) -e .
 	touch $@
 
+## The animation engine's stack (gpu_worker.engine): torch first, so nothing pulls a CUDA build by accident;
+## mediapipe without its declared deps (they drag in jax/jaxlib it never uses); then the pinned rest.
+install-engine: $(VENV)/.engine-installed
+$(VENV)/.engine-installed: requirements/engine.txt $(VENV)/.service-installed
+	$(PIP) torch==2.13.0
+	$(PIP) --no-deps mediapipe==0.10.21
+	$(PIP) -r requirements/engine.txt
+	touch $@
+
 install-test: $(VENV)/.test-installed
-$(VENV)/.test-installed: pyproject.toml $(VENV)/.service-installed
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.service-installed $(VENV)/.engine-installed
 	$(PIP) -e ".[test]"
 	touch $@
 

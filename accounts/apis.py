@@ -263,7 +263,7 @@ class ReviewPartnerLimitsApi(APIView):
         partner = services.partner_set_limits(
             partner=selectors.partner_get(partner_id=partner_id),
             reviewer=request.user,
-            rate_limit_per_minute=data["rate_limit_per_minute"],
+            limits=data,
         )
         return Response(PartnerReviewOut(partner).data)
 

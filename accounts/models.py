@@ -13,6 +13,18 @@ def _default_rate() -> int:
     return settings.TALKGATE_DEFAULT_PARTNER_RATE_PER_MINUTE
 
 
+def _default_concurrent_jobs() -> int:
+    return settings.TALKGATE_DEFAULT_MAX_CONCURRENT_JOBS
+
+
+def _default_monthly_seconds() -> int:
+    return settings.TALKGATE_DEFAULT_MONTHLY_VIDEO_SECONDS
+
+
+def _default_max_audio_seconds() -> int:
+    return settings.TALKGATE_DEFAULT_MAX_AUDIO_SECONDS
+
+
 class UseCase(models.TextChoices):
     """Declared use cases a partner may apply for; reviewers approve a subset."""
 
@@ -52,6 +64,10 @@ class Partner(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     rate_limit_per_minute = models.PositiveIntegerField(default=_default_rate)
+    # Generation quotas: jobs not yet final at once, seconds of video per calendar month (UTC), clip length.
+    max_concurrent_jobs = models.PositiveIntegerField(default=_default_concurrent_jobs)
+    monthly_video_seconds = models.PositiveIntegerField(default=_default_monthly_seconds)
+    max_audio_seconds = models.PositiveIntegerField(default=_default_max_audio_seconds)
     # The applicant proves ownership of the application with this token (hash only) to collect the first key.
     claim_token_hash = models.CharField(max_length=64, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

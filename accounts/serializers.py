@@ -76,6 +76,9 @@ class PartnerOut(serializers.ModelSerializer):
             "use_case",
             "approved_use_cases",
             "rate_limit_per_minute",
+            "max_concurrent_jobs",
+            "monthly_video_seconds",
+            "max_audio_seconds",
             "created_at",
         ]
 
@@ -98,6 +101,9 @@ class PartnerReviewOut(serializers.ModelSerializer):
             "status_reason",
             "decided_at",
             "rate_limit_per_minute",
+            "max_concurrent_jobs",
+            "monthly_video_seconds",
+            "max_audio_seconds",
             "claimed_at",
             "created_at",
             "updated_at",
@@ -125,7 +131,15 @@ class ReinstateIn(StrictSerializer):
 
 
 class LimitsIn(StrictSerializer):
-    rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=100_000)
+    rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+    max_concurrent_jobs = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
+    monthly_video_seconds = serializers.IntegerField(min_value=0, max_value=100_000_000, required=False)
+    max_audio_seconds = serializers.IntegerField(min_value=1, max_value=3600, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError({"non_field_errors": ["Give at least one limit."]})
+        return attrs
 
 
 class AuditEntryOut(serializers.ModelSerializer):

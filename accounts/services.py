@@ -158,19 +158,24 @@ def partner_reinstate(*, partner: Partner, reviewer: User, comment: str) -> Part
     )
 
 
-def partner_set_limits(*, partner: Partner, reviewer: User, rate_limit_per_minute: int) -> Partner:
-    """Change a partner's request rate limit."""
+LIMIT_FIELDS = ("rate_limit_per_minute", "max_concurrent_jobs", "monthly_video_seconds", "max_audio_seconds")
+
+
+def partner_set_limits(*, partner: Partner, reviewer: User, limits: dict[str, int]) -> Partner:
+    """Change some of a partner's limits (request rate and generation quotas)."""
+    unknown = set(limits) - set(LIMIT_FIELDS)
+    if unknown or not limits:
+        raise DomainError(f"Limits are {', '.join(LIMIT_FIELDS)}.", code="invalid_limits", details=sorted(unknown))
     with transaction.atomic():
-        old = Partner.objects.select_for_update().get(id=partner.id).rate_limit_per_minute
-        Partner.objects.filter(id=partner.id).update(
-            rate_limit_per_minute=rate_limit_per_minute, updated_at=timezone.now()
-        )
+        current = Partner.objects.select_for_update().get(id=partner.id)
+        changes = {name: {"from": getattr(current, name), "to": value} for name, value in limits.items()}
+        Partner.objects.filter(id=partner.id).update(**limits, updated_at=timezone.now())
         audit.record(
             "partner.limits_changed",
             target=partner,
             partner_id=partner.id,
             actor=f"user:{reviewer.pk}",
-            payload={"rate_limit_per_minute": {"from": old, "to": rate_limit_per_minute}},
+            payload=changes,
         )
     partner.refresh_from_db()
     return partner

@@ -44,6 +44,9 @@ app.conf.update(
     timezone="UTC",
     beat_schedule={
         "audit-chain-verify": {"task": "accounts.tasks.audit_verify_chain", "schedule": 3600.0},
+        "webhooks-due": {"task": "generation.tasks.deliver_due_webhooks", "schedule": 10.0},
+        "jobs-sweep": {"task": "generation.tasks.sweep_stuck_jobs", "schedule": 60.0},
+        "inputs-retention": {"task": "generation.tasks.purge_expired_inputs", "schedule": 3600.0},
     },
 )
 app.autodiscover_tasks()

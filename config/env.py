@@ -93,3 +93,15 @@ def env_url(name: str, default: str | None, *, schemes: Iterable[str]) -> str | 
             f"{name} has scheme {scheme or '(none)'!r}; expected one of {', '.join(sorted(allowed))}."
         )
     return value
+
+
+def env_int_list(name: str, default: list[int], *, minimum: int = 0) -> list[int]:
+    """A comma-separated list of integers, each at least ``minimum``."""
+    items = env_list(name, [str(v) for v in default])
+    try:
+        values = [int(item) for item in items]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be comma-separated integers.") from exc
+    if not values or any(v < minimum for v in values):
+        raise ImproperlyConfigured(f"{name} needs at least one value, each >= {minimum}.")
+    return values

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -34,7 +35,8 @@ def _check_database() -> dict[str, Any]:
 def _check_broker() -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        with celery_app.connection_for_write() as conn:
+        # The URL comes from Django settings, so a probe (or a test) never mutates the shared Celery app.
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             # One quick attempt: a readiness probe must answer fast, not retry for minutes.
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
             # Kombu's Redis transport connects lazily; a PING proves the server really answers.

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_int, env_int_list, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "generation",
     "moderation",
     "provenance",
+    "gpu_worker",
 ]
 
 MIDDLEWARE = [
@@ -154,7 +155,10 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3 * 3600),
+        # An unacked task (its worker died) is handed out again after this long: above the longest task.
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3 * 3600, minimum=1),
+        "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10, minimum=1),
+        "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10, minimum=1),
         "socket_connect_timeout": 5,
     }
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 30 * 60, minimum=1)
@@ -184,6 +188,27 @@ TALKGATE_MAX_REQUEST_BYTES = env_int("TALKGATE_MAX_REQUEST_BYTES", 64 * 1024 * 1
 TALKGATE_MAX_JSON_BYTES = env_int("TALKGATE_MAX_JSON_BYTES", 1024 * 1024, minimum=1024)
 # Per-partner default request rate for new partners (requests per minute); reviewers change it per partner.
 TALKGATE_DEFAULT_PARTNER_RATE_PER_MINUTE = env_int("TALKGATE_DEFAULT_PARTNER_RATE_PER_MINUTE", 120, minimum=1)
+TALKGATE_DEFAULT_MAX_CONCURRENT_JOBS = env_int("TALKGATE_DEFAULT_MAX_CONCURRENT_JOBS", 4, minimum=1)
+TALKGATE_DEFAULT_MONTHLY_VIDEO_SECONDS = env_int("TALKGATE_DEFAULT_MONTHLY_VIDEO_SECONDS", 3600, minimum=0)
+TALKGATE_DEFAULT_MAX_AUDIO_SECONDS = env_int("TALKGATE_DEFAULT_MAX_AUDIO_SECONDS", 600, minimum=1)
+TALKGATE_MAX_PHOTO_BYTES = env_int("TALKGATE_MAX_PHOTO_BYTES", 20 * 1024 * 1024, minimum=1024)
+TALKGATE_MAX_PHOTO_PIXELS = env_int("TALKGATE_MAX_PHOTO_PIXELS", 40_000_000, minimum=16_384)
+TALKGATE_MAX_AUDIO_BYTES = env_int("TALKGATE_MAX_AUDIO_BYTES", 40 * 1024 * 1024, minimum=1024)
+TALKGATE_MIN_AUDIO_SECONDS = 0.5
+# Signed download links for outputs expire after this many seconds.
+TALKGATE_VIDEO_URL_TTL_S = env_int("TALKGATE_VIDEO_URL_TTL_S", 300, minimum=10, maximum=86_400)
+# Inputs (photos, audio) of finished jobs are deleted after this many days; outputs stay for verification.
+TALKGATE_INPUT_RETENTION_DAYS = env_int("TALKGATE_INPUT_RETENTION_DAYS", 30, minimum=0)
+TALKGATE_IDEMPOTENCY_TTL_HOURS = env_int("TALKGATE_IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
+# A job that sits in a working state longer than this is re-enqueued by the sweep, at most N times.
+TALKGATE_STUCK_AFTER_S = env_int("TALKGATE_STUCK_AFTER_S", 45 * 60, minimum=10)
+TALKGATE_MAX_JOB_ATTEMPTS = env_int("TALKGATE_MAX_JOB_ATTEMPTS", 3, minimum=1)
+# Webhooks: the SSRF guard refuses private/loopback targets and plain http unless these allow them (tests do).
+TALKGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("TALKGATE_WEBHOOK_ALLOW_PRIVATE", False)
+TALKGATE_WEBHOOK_ALLOW_HTTP = env_bool("TALKGATE_WEBHOOK_ALLOW_HTTP", False)
+# Seconds to wait before each retry of a failed delivery; after the last one the delivery is failed.
+TALKGATE_WEBHOOK_BACKOFF_S = env_int_list("TALKGATE_WEBHOOK_BACKOFF_S", [10, 30, 120, 600, 1800, 3600, 10800])
+TALKGATE_WEBHOOK_TIMEOUT_S = env_int("TALKGATE_WEBHOOK_TIMEOUT_S", 10, minimum=1, maximum=60)
 TALKGATE_ANON_RATE = env_str("TALKGATE_ANON_RATE", "30/min")
 TALKGATE_REVIEWER_RATE = env_str("TALKGATE_REVIEWER_RATE", "600/min")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: trust only REMOTE_ADDR).
@@ -223,7 +248,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"UseCaseEnum": "accounts.models.UseCase"},
+    "ENUM_NAME_OVERRIDES": {
+        "UseCaseEnum": "accounts.models.UseCase",
+        "PartnerStatusEnum": "accounts.models.PartnerStatus",
+        "AuditKindEnum": "accounts.models.AuditKind",
+        "JobStatusEnum": "generation.models.JobStatus",
+        "UploadKindEnum": "generation.models.Upload.Kind",
+        "DeliveryStatusEnum": "generation.models.DeliveryStatus",
+    },
 }
 
 LANGUAGE_CODE = "en-us"

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import PARTNER_SCOPES, ApiKey, Partner, PartnerStatus, Role, Scope, UseCase, User
+from moderation.models import Consent, Subject
 
 REQUIRE_SERVICES = os.environ.get("TALKGATE_REQUIRE_SERVICES") == "1"
 
@@ -105,3 +112,69 @@ def reviewer(db: None) -> ReviewerActor:
 @pytest.fixture
 def anon() -> APIClient:
     return APIClient()
+
+
+# --- Consents and media ----------------------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ENGINE_FIXTURES = FIXTURES / "engine"
+
+
+def make_consent(
+    partner: Partner,
+    *,
+    status: str = "verified",
+    max_generations: int = 10,
+    use_case: str = UseCase.EDUCATION,
+    valid_for: timedelta = timedelta(days=30),
+) -> Consent:
+    """A subject of the partner with a consent in the given state (the consent API comes with its issue)."""
+    subject = Subject.objects.create(partner=partner, display_name=f"Subject of {partner.name}")
+    now = timezone.now()
+    return Consent.objects.create(
+        partner=partner,
+        subject=subject,
+        use_case=use_case,
+        valid_from=now - timedelta(minutes=1),
+        valid_until=now + valid_for,
+        max_generations=max_generations,
+        status=status,
+        verified_at=now if status == "verified" else None,
+    )
+
+
+def photo_bytes(name: str = "grace_hopper.jpg") -> bytes:
+    """A real portrait (see tests/fixtures/engine/LICENSES.md)."""
+    return (ENGINE_FIXTURES / name).read_bytes()
+
+
+def speech_bytes(name: str = "espeak_peter.wav") -> bytes:
+    """Real speech (see tests/fixtures/engine/LICENSES.md)."""
+    return (ENGINE_FIXTURES / name).read_bytes()
+
+
+def encode_audio(seconds: float, *, fmt: str = "wav", codec: str = "pcm_s16le", rate: int = 16000) -> bytes:
+    """Real speech cut or looped to ``seconds``, encoded with PyAV into the given container and codec."""
+    source = av.open(io.BytesIO(speech_bytes()))
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+    pcm = np.concatenate(
+        [f.to_ndarray().reshape(-1) for frame in source.decode(audio=0) for f in resampler.resample(frame)]
+    )
+    need = int(seconds * rate)
+    pcm = np.tile(pcm, need // len(pcm) + 1)[:need].astype(np.int16)
+    out = io.BytesIO()
+    with av.open(out, mode="w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        fmt_name = (
+            stream.codec_context.codec.audio_formats[0].name if stream.codec_context.codec.audio_formats else "s16"
+        )
+        frame_size = stream.codec_context.frame_size or 1024
+        resample_out = av.AudioResampler(format=fmt_name, layout="mono", rate=rate)
+        for start in range(0, len(pcm), frame_size):
+            chunk = pcm[start : start + frame_size].reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="mono")
+            frame.sample_rate = rate
+            for converted in resample_out.resample(frame):
+                container.mux(stream.encode(converted))
+        container.mux(stream.encode(None))
+    return out.getvalue()

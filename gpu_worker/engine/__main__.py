@@ -28,9 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--face-index", type=int, default=None)
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     frame = ap.add_mutually_exclusive_group()
-    frame.add_argument(
-        "--crop", dest="full_frame", action="store_false", help="aligned square crop (default)"
-    )
+    frame.add_argument("--crop", dest="full_frame", action="store_false", help="aligned square crop (default)")
     frame.add_argument("--full-frame", dest="full_frame", action="store_true", help="animate the whole photo")
     ap.set_defaults(full_frame=False)
     args = ap.parse_args(argv)

@@ -103,9 +103,7 @@ def frame_features(track: AudioTrack, fps: int, n_frames: int) -> AudioFeatures:
         lo = hi - 40.0
     loud = np.clip((db - lo) / max(hi - lo, 1e-3), 0.0, 1.0)
     voiced = (pitch > 0).astype(np.float32)
-    return AudioFeatures(
-        loudness=loud.astype(np.float32), db=db, pitch=pitch, centroid=centroid, voiced=voiced
-    )
+    return AudioFeatures(loudness=loud.astype(np.float32), db=db, pitch=pitch, centroid=centroid, voiced=voiced)
 
 
 def _block_features(samples: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

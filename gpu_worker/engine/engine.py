@@ -200,9 +200,7 @@ class Engine:
                 if frame_hook is not None:
                     frames = frame_hook(frames, batch.first_index)
                     if not isinstance(frames, np.ndarray) or frames.shape != batch.frames.shape:
-                        raise EngineError(
-                            "frame_hook_invalid", "frame_hook must return an array of the same shape"
-                        )
+                        raise EngineError("frame_hook_invalid", "frame_hook must return an array of the same shape")
                     frames = np.asarray(frames, dtype=np.uint8)
                 t_e = time.perf_counter()
                 writer.write(frames)

@@ -185,15 +185,11 @@ class FaceModels:
             raise EngineError(NO_FACE, "no face was found in the photo")
         if face_index is None:
             if len(boxes) > 1:
-                raise EngineError(
-                    MULTIPLE_FACES, f"{len(boxes)} faces were found; choose one with face_index"
-                )
+                raise EngineError(MULTIPLE_FACES, f"{len(boxes)} faces were found; choose one with face_index")
             box = boxes[0]
         else:
             if face_index >= len(boxes):
-                raise EngineError(
-                    FACE_INDEX_INVALID, f"face_index {face_index} but {len(boxes)} face(s) found"
-                )
+                raise EngineError(FACE_INDEX_INVALID, f"face_index {face_index} but {len(boxes)} face(s) found")
             box = boxes[face_index]
         if max(box[2], box[3]) < MIN_FACE_PX:
             raise EngineError(
@@ -206,18 +202,14 @@ class FaceModels:
         check_frontal(lms)
         return DetectedFace(landmarks=lms, box=box)
 
-    def _landmarks_in_box(
-        self, photo: np.ndarray, box: tuple[float, float, float, float]
-    ) -> np.ndarray | None:
+    def _landmarks_in_box(self, photo: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
         """Run the mesh on a square crop around one face so other faces and small faces don't matter."""
         x, y, bw, bh = box
         cx, cy = x + bw / 2, y + bh / 2
         side = 2.0 * max(bw, bh)
         scale = MESH_INPUT / side
         m = np.array([[scale, 0, MESH_INPUT / 2 - scale * cx], [0, scale, MESH_INPUT / 2 - scale * cy]])
-        crop = cv2.warpAffine(
-            photo, m, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
-        )
+        crop = cv2.warpAffine(photo, m, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
         with self._lock:
             res = self._mesh.process(crop)
         if not res.multi_face_landmarks:
@@ -285,9 +277,7 @@ class Canvas:
     photo_to_canvas: np.ndarray  # 2x3 affine
 
 
-def build_canvas(
-    photo: np.ndarray, face: DetectedFace, size: int, full_frame: bool, head_distance: float
-) -> Canvas:
+def build_canvas(photo: np.ndarray, face: DetectedFace, size: int, full_frame: bool, head_distance: float) -> Canvas:
     """Aligned square crop (face centred, VASA-1-like margin) or the whole photo resized to ``size``."""
     lms = face.landmarks
     if full_frame:

@@ -68,12 +68,7 @@ class Rig:
         # A closed mouth has upper and lower inner lip on the same line; the spline needs them apart
         # to open the lips, so pull each pair to a small virtual gap.
         self.open0 = float(
-            np.mean(
-                [
-                    (local(lms[b])[1] - local(lms[a])[1])
-                    for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True)
-                ][3:6]
-            )
+            np.mean([(local(lms[b])[1] - local(lms[a])[1]) for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True)][3:6])
         )
         vgap = max(0.035, 2.0 / em)
         for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True):
@@ -351,13 +346,9 @@ class Rig:
         # so every output pixel knows where to sample from.
         src = base - flow.permute(0, 2, 3, 1)
         for _ in range(2):
-            d = F.grid_sample(
-                flow, self._normalise(src), mode="bilinear", padding_mode="border", align_corners=True
-            )
+            d = F.grid_sample(flow, self._normalise(src), mode="bilinear", padding_mode="border", align_corners=True)
             src = base - d.permute(0, 2, 3, 1)
-        src = F.interpolate(
-            src.permute(0, 3, 1, 2), size=(self.h, self.w), mode="bilinear", align_corners=True
-        )
+        src = F.interpolate(src.permute(0, 3, 1, 2), size=(self.h, self.w), mode="bilinear", align_corners=True)
         grid = self._normalise(src.permute(0, 2, 3, 1))
         warped = F.grid_sample(
             self.t_img.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=True

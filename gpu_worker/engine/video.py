@@ -62,9 +62,7 @@ class Mp4Writer:
                     break
                 if pts + out.samples > limit:
                     arr = out.to_ndarray()[:, : limit - pts]
-                    out = av.AudioFrame.from_ndarray(
-                        np.ascontiguousarray(arr), format="fltp", layout=self.audio.layout
-                    )
+                    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(arr), format="fltp", layout=self.audio.layout)
                     out.sample_rate = self._rate
                 out.pts = pts
                 out.time_base = Fraction(1, self._rate)

@@ -71,9 +71,7 @@ def test_controls_shift_gaze_and_expression():
     feats, vad = _feats(n, 0.0), np.zeros(n)
     base = compute_motion(ClipMotion(MotionControls(fps=fps, seed=1), n), feats, vad, [], 0, n)
     left = compute_motion(ClipMotion(MotionControls(fps=fps, seed=1, gaze="left"), n), feats, vad, [], 0, n)
-    happy = compute_motion(
-        ClipMotion(MotionControls(fps=fps, seed=1, emotion="happy"), n), feats, vad, [], 0, n
-    )
+    happy = compute_motion(ClipMotion(MotionControls(fps=fps, seed=1, emotion="happy"), n), feats, vad, [], 0, n)
     still = compute_motion(ClipMotion(MotionControls(fps=fps, seed=1, motion=0.0), n), feats, vad, [], 0, n)
     assert (left[:, IDX["gaze_x"]] < base[:, IDX["gaze_x"]] - 0.5).all()
     assert (happy[:, IDX["smile"]] > base[:, IDX["smile"]] + 0.5).all()

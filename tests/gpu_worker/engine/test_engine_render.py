@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import av
 import numpy as np
 import pytest
@@ -109,9 +107,7 @@ def test_mp4_holds_h264_and_aac_and_lasts_as_long_as_the_audio(engine, fixtures,
     assert frames[0].shape == (256, 256, 3)
 
 
-def test_frame_hook_runs_before_encoding_and_its_marks_show_in_the_output(
-    engine, fixtures, short_speech, tmp_path
-):
+def test_frame_hook_runs_before_encoding_and_its_marks_show_in_the_output(engine, fixtures, short_speech, tmp_path):
     calls: list[tuple[int, int]] = []
 
     def hook(frames: np.ndarray, first: int) -> np.ndarray:
@@ -211,12 +207,11 @@ def test_a_512_px_render_keeps_its_shape_and_identity(engine, fixtures, short_sp
     assert np.mean([rigid_residual(canvas.landmarks, m) for m in lms]) < 0.06
 
 
-def test_models_load_once_and_the_first_batch_is_ready_within_a_second(engine, fixtures, short_speech):
+def test_models_load_once_and_frames_stream_in_batches(engine, fixtures, short_speech):
+    # Time to the first batch is a speed figure: bench/bench_engine.py measures it (no timed tests here).
     assert get_engine("cpu") is engine
-    t0 = time.perf_counter()
     gen = engine.iter_frames(str(fixtures / "astronaut.jpg"), str(short_speech), RenderOptions(size=512))
     first = next(gen)
-    elapsed = time.perf_counter() - t0
-    gen.close()
+    rest = sum(len(b.frames) for b in gen)
     assert first.first_index == 0 and first.frames.shape[1:] == (512, 512, 3)
-    assert elapsed < 1.0, f"first batch after {elapsed:.2f} s"
+    assert rest > 0, "the clip arrives in several batches, not all at once"

@@ -1,0 +1,171 @@
+"""Generation jobs, uploads, idempotency records, webhook endpoints and their deliveries."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from accounts.models import Partner
+from moderation.models import Consent
+
+
+class JobStatus(models.TextChoices):
+    RECEIVED = "received"
+    SCREENING = "screening"
+    NEEDS_REVIEW = "needs_review"
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    SIGNING = "signing"
+    SUCCEEDED = "succeeded"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REVOKED = "revoked"
+
+
+FINAL_STATUSES: frozenset[str] = frozenset(
+    {JobStatus.SUCCEEDED, JobStatus.REJECTED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.REVOKED}
+)
+ACTIVE_STATUSES: tuple[str, ...] = tuple(s for s in JobStatus.values if s not in FINAL_STATUSES)
+
+
+class Upload(models.Model):
+    """A validated input file stored ahead of a job (for JSON job requests that name upload ids)."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo"
+        AUDIO = "audio"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="uploads")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    file = models.CharField(max_length=300, help_text="Storage name")
+    content_type = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} upload {self.id}"
+
+
+class Job(models.Model):
+    """One generation: inputs, options, consent, state machine, progress, outputs."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="jobs")
+    consent = models.ForeignKey(Consent, null=True, on_delete=models.PROTECT, related_name="jobs")
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.RECEIVED, db_index=True)
+    stage = models.CharField(max_length=32, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    reason_codes = models.JSONField(default=list, blank=True)
+    options = models.JSONField(default=dict)
+    photo = models.CharField(max_length=300)
+    audio = models.CharField(max_length=300)
+    inputs_meta = models.JSONField(default=dict, blank=True)
+    audio_duration_s = models.FloatField()
+    inputs_deleted_at = models.DateTimeField(null=True, blank=True)
+    output = models.CharField(max_length=300, blank=True)
+    output_meta = models.JSONField(default=dict, blank=True)
+    screening_report = models.JSONField(default=dict, blank=True)
+    # Set when the job is created, so the render can embed it; unique so a detected id names one job.
+    watermark_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    # Whoever claimed the render last holds this; a runner that lost it stops at its next batch.
+    render_lease = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["partner", "created_at"]),
+            models.Index(fields=["partner", "status"]),
+            models.Index(fields=["status", "status_changed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a (partner, Idempotency-Key) pair, replayed for identical retries."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    completed = models.BooleanField(default=False)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "key"], name="idempotency_key_per_partner")]
+
+    def __str__(self) -> str:
+        return f"idempotency {self.key}"
+
+
+class WebhookEndpoint(models.Model):
+    """A partner's URL that receives signed job events."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=200, blank=True)
+    # Kept in clear because signing needs it; shown to the partner once, rotatable.
+    secret = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint; retried from this table with backoff until it succeeds or gives up."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} -> {self.endpoint_id} ({self.status})"

@@ -1,0 +1,323 @@
+"""The job pipeline's steps (screen, render, sign) and the sweep; Celery tasks are thin wrappers around these.
+
+Every step takes a job id, claims the job with a guarded update and returns early when the job has moved on,
+so a redelivered task is a no-op (ARCHITECTURE.md §2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import audit
+from generation import enqueue, storage
+from generation.models import Job, JobStatus
+from generation.services import job_fail, job_transition
+from moderation import screening
+from moderation.models import ConsentStatus
+
+if TYPE_CHECKING:
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_WRITE_MIN_INTERVAL_S = 1.0
+HEARTBEAT_INTERVAL_S = 15.0
+CANCEL_CHECK_INTERVAL_S = 0.5
+
+
+# --- Screen --------------------------------------------------------------------------------------------------
+
+
+def screen_job(job_id: str) -> str | None:
+    """Run the screening checks and move the job to queued, rejected or needs_review."""
+    job = job_transition(
+        job_id=job_id, expected=[JobStatus.RECEIVED], new=JobStatus.SCREENING, fields={"stage": "screening"}
+    )
+    if job is None:
+        job = Job.objects.filter(id=job_id).first()
+        if job is None or job.status != JobStatus.SCREENING:
+            return None  # already screened, or cancelled meanwhile
+    result = screening.screen(consent=job.consent, partner_id=job.partner_id)
+    report = result.report
+    if result.decision == screening.APPROVED:
+        with transaction.atomic():
+            # Counting the generation and queueing the job commit together, so a redelivery cannot count twice.
+            if job.consent is None or not screening.reserve_generation(consent=job.consent):
+                result = screening.ScreeningResult(screening.REJECTED, ["consent_exhausted"], report)
+            else:
+                moved = job_transition(
+                    job_id=job_id,
+                    expected=[JobStatus.SCREENING],
+                    new=JobStatus.QUEUED,
+                    fields={"screening_report": report, "stage": "queued"},
+                )
+                if moved is None:
+                    transaction.set_rollback(True)
+                    return None
+                enqueue.after_commit(enqueue.RENDER, job_id)
+                return JobStatus.QUEUED
+    new = JobStatus.REJECTED if result.decision == screening.REJECTED else JobStatus.NEEDS_REVIEW
+    moved = job_transition(
+        job_id=job_id,
+        expected=[JobStatus.SCREENING],
+        new=new,
+        fields={"screening_report": report, "reason_codes": result.reason_codes, "stage": new},
+    )
+    return new if moved else None
+
+
+# --- Render --------------------------------------------------------------------------------------------------
+
+
+class _RenderWatch:
+    """Streams progress into the job row (throttled) and tells the engine when to stop."""
+
+    def __init__(self, job_id: str, lease: uuid.UUID):
+        self.job_id = job_id
+        self.lease = lease
+        self._last_write = 0.0
+        self._last_pct = -1
+        self._last_check = 0.0
+        self._stop = False
+
+    def _mine(self) -> Any:
+        return Job.objects.filter(id=self.job_id, status=JobStatus.RENDERING, render_lease=self.lease)
+
+    def progress(self, fraction: float, stage: str) -> None:
+        # The render takes 5..95 %; signing and storing the output take the rest.
+        pct = int(5 + 90 * min(max(fraction, 0.0), 1.0))
+        now = time.monotonic()
+        due = now - self._last_write >= HEARTBEAT_INTERVAL_S
+        changed = pct != self._last_pct and now - self._last_write >= PROGRESS_WRITE_MIN_INTERVAL_S
+        if due or changed or fraction >= 1.0:
+            if not self._mine().update(progress=pct, stage=f"rendering:{stage}"[:32], updated_at=timezone.now()):
+                self._stop = True
+            self._last_write, self._last_pct = now, pct
+
+    def should_cancel(self) -> bool:
+        now = time.monotonic()
+        if not self._stop and now - self._last_check >= CANCEL_CHECK_INTERVAL_S:
+            self._last_check = now
+            self._stop = not self._mine().exists()
+        return self._stop
+
+    def still_mine(self) -> bool:
+        return self._mine().exists()
+
+
+def _claim_render(job_id: str) -> tuple[Job, uuid.UUID] | None:
+    lease = uuid.uuid4()
+    now = timezone.now()
+    job = job_transition(
+        job_id=job_id,
+        expected=[JobStatus.QUEUED],
+        new=JobStatus.RENDERING,
+        fields={"render_lease": lease, "attempts": F("attempts") + 1, "started_at": now, "stage": "rendering"},
+    )
+    if job is not None:
+        return job, lease
+    # A redelivered task (the worker died) or the sweep: take the render over; the old runner stops.
+    with transaction.atomic():
+        if not Job.objects.filter(id=job_id, status=JobStatus.RENDERING).update(
+            render_lease=lease, attempts=F("attempts") + 1, status_changed_at=now, updated_at=now, progress=0
+        ):
+            return None
+        job = Job.objects.get(id=job_id)
+        audit.record("job.render_restarted", target=job, partner_id=job.partner_id, payload={"attempt": job.attempts})
+    return job, lease
+
+
+def _frame_hook(job: Job) -> Callable[[np.ndarray, int], np.ndarray] | None:
+    """The provenance watermark, embedded into every frame before the lossy encode."""
+    try:
+        from provenance.watermark import Embedder
+    except ImportError:  # the provenance library lands with its own issue
+        return None
+    embedder = Embedder(job.watermark_id)
+    return lambda frames, first_index: embedder.embed_batch(frames)
+
+
+def engine_options(options: dict[str, Any]) -> Any:
+    """The engine's RenderOptions from a job's stored options."""
+    from gpu_worker.engine import RenderOptions
+
+    return RenderOptions(
+        size=options.get("size", 512),
+        fps=options.get("fps", 25),
+        gaze=options.get("gaze", "front"),
+        emotion=options.get("emotion", "neutral"),
+        head_distance=options.get("head_distance", 1.0),
+        motion=options.get("motion", 1.0),
+        seed=options.get("seed", 0),
+        transcript=options.get("transcript") or None,
+        full_frame=options.get("framing", "crop") == "full_frame",
+        face_index=options.get("face_index"),
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def render_job(job_id: str) -> str | None:
+    """Render the job's video with the engine, watermark every frame, store the MP4, move on to signing."""
+    claimed = _claim_render(job_id)
+    if claimed is None:
+        return None
+    job, lease = claimed
+    if job.attempts > settings.TALKGATE_MAX_JOB_ATTEMPTS:
+        job_fail(job_id=job_id, code="render_attempts_exhausted", message="too many render attempts",
+                 expected=(JobStatus.RENDERING,))  # fmt: skip
+        return JobStatus.FAILED
+    from gpu_worker import engine
+
+    watch = _RenderWatch(job_id, lease)
+    with (
+        storage.local_copy(job.photo) as photo,
+        storage.local_copy(job.audio) as audio,
+        tempfile.TemporaryDirectory(prefix="talkgate-render-") as tmp,
+    ):
+        out = Path(tmp) / "out.mp4"
+        started = time.monotonic()
+        try:
+            result = engine.render_to_file(
+                str(photo),
+                str(audio),
+                str(out),
+                engine_options(job.options),
+                progress=watch.progress,
+                frame_hook=_frame_hook(job),
+                should_cancel=watch.should_cancel,
+            )
+        except engine.EngineCancelled:
+            logger.info("render of %s stopped: cancelled or taken over", job_id)
+            return None
+        except engine.EngineError as exc:
+            moved = job_transition(
+                job_id=job_id,
+                expected=[JobStatus.RENDERING],
+                new=JobStatus.FAILED,
+                fields={"reason_codes": [exc.code], "error": str(exc)[:500], "stage": "failed"},
+                where={"render_lease": lease},
+            )
+            return JobStatus.FAILED if moved else None
+        render_s = time.monotonic() - started
+        if not watch.still_mine():
+            return None
+        name = storage.save_file(storage.output_name(job.partner_id, job.id), out)
+        meta = {
+            "width": result.width,
+            "height": result.height,
+            "fps": result.fps,
+            "frame_count": result.frame_count,
+            "duration_s": round(result.duration_s, 3),
+            "size_bytes": out.stat().st_size,
+            "sha256": _sha256(out),
+            "render_seconds": round(render_s, 2),
+            "attempt": job.attempts,
+        }
+    moved = job_transition(
+        job_id=job_id,
+        expected=[JobStatus.RENDERING],
+        new=JobStatus.SIGNING,
+        fields={"output": name, "output_meta": meta, "progress": 95, "stage": "signing"},
+        where={"render_lease": lease},
+    )
+    if moved is None:
+        # Cancelled while the file was being stored: leave no output behind.
+        if Job.objects.filter(id=job_id, status=JobStatus.CANCELLED).exists():
+            storage.delete(name)
+        return None
+    enqueue.after_commit(enqueue.SIGN, job_id)
+    return JobStatus.SIGNING
+
+
+# --- Sign ----------------------------------------------------------------------------------------------------
+
+
+def sign_job(job_id: str) -> str | None:
+    """Final checks on the output, then succeeded (the provenance issue adds the C2PA manifest here)."""
+    job = Job.objects.select_related("consent").filter(id=job_id, status=JobStatus.SIGNING).first()
+    if job is None:
+        return None
+    if job.consent is None or job.consent.status == ConsentStatus.REVOKED:
+        moved = job_transition(
+            job_id=job_id,
+            expected=[JobStatus.SIGNING],
+            new=JobStatus.REVOKED,
+            fields={"reason_codes": ["consent_revoked"], "stage": "revoked"},
+        )
+        return JobStatus.REVOKED if moved else None
+    if not job.output or not default_storage.exists(job.output):
+        job_fail(job_id=job_id, code="output_missing", message="the rendered file is missing",
+                 expected=(JobStatus.SIGNING,))  # fmt: skip
+        return JobStatus.FAILED
+    with default_storage.open(job.output, "rb") as handle:
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != job.output_meta.get("sha256"):
+        job_fail(job_id=job_id, code="output_corrupt", message="the stored output does not match its hash",
+                 expected=(JobStatus.SIGNING,))  # fmt: skip
+        return JobStatus.FAILED
+    moved = job_transition(
+        job_id=job_id,
+        expected=[JobStatus.SIGNING],
+        new=JobStatus.SUCCEEDED,
+        fields={"progress": 100, "stage": "done"},
+    )
+    return JobStatus.SUCCEEDED if moved else None
+
+
+# --- Sweep ---------------------------------------------------------------------------------------------------
+
+_RESEND = {
+    JobStatus.RECEIVED: enqueue.SCREEN,
+    JobStatus.SCREENING: enqueue.SCREEN,
+    JobStatus.QUEUED: enqueue.RENDER,
+    JobStatus.RENDERING: enqueue.RENDER,
+    JobStatus.SIGNING: enqueue.SIGN,
+}
+
+
+def sweep_stuck_jobs(*, now: datetime | None = None) -> dict[str, int]:
+    """Re-enqueue jobs stuck in a working state past the deadline; fail them after the attempt limit."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.TALKGATE_STUCK_AFTER_S)
+    counts = {"requeued": 0, "failed": 0}
+    for status, task in _RESEND.items():
+        # A rendering job proves it is alive through its progress heartbeat (updated_at).
+        field = "updated_at" if status == JobStatus.RENDERING else "status_changed_at"
+        for job in Job.objects.filter(status=status, **{f"{field}__lt": cutoff}).only("id", "attempts"):
+            if job.attempts >= settings.TALKGATE_MAX_JOB_ATTEMPTS:
+                if job_fail(job_id=job.id, code="stuck", message=f"stuck in {status}", expected=(status,)):
+                    counts["failed"] += 1
+                continue
+            with transaction.atomic():
+                bumped = Job.objects.filter(id=job.id, status=status, **{f"{field}__lt": cutoff})
+                # Rendering counts its attempts when it claims; the other states count them here.
+                extra = {} if status == JobStatus.RENDERING else {"attempts": F("attempts") + 1}
+                if bumped.update(status_changed_at=now, updated_at=now, **extra):
+                    audit.record("job.requeued", target=("generation.job", str(job.id)), actor="system",
+                                 payload={"status": status})  # fmt: skip
+                    enqueue.after_commit(task, job.id)
+                    counts["requeued"] += 1
+    return counts

@@ -1,0 +1,137 @@
+"""Validation and output shapes for jobs, uploads, webhooks and usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.serializers import StrictSerializer
+from generation.models import JobStatus, Upload, WebhookDelivery, WebhookEndpoint
+
+OPTION_FIELDS = ("size", "fps", "gaze", "emotion", "head_distance", "motion", "seed", "transcript", "framing",
+                 "face_index")  # fmt: skip
+
+
+class JobCreateIn(StrictSerializer):
+    """A job: inputs as files (multipart) or upload ids (JSON), the consent, and the engine's options."""
+
+    consent_id = serializers.UUIDField()
+    photo = serializers.FileField(required=False, allow_empty_file=False)
+    audio = serializers.FileField(required=False, allow_empty_file=False)
+    photo_upload_id = serializers.UUIDField(required=False)
+    audio_upload_id = serializers.UUIDField(required=False)
+    size = serializers.IntegerField(min_value=256, max_value=1024, default=512)
+    fps = serializers.IntegerField(min_value=10, max_value=60, default=25)
+    gaze = serializers.ChoiceField(choices=["front", "left", "right", "up"], default="front")
+    emotion = serializers.ChoiceField(choices=["neutral", "happy", "surprised", "angry"], default="neutral")
+    head_distance = serializers.FloatField(min_value=0.7, max_value=1.5, default=1.0)
+    motion = serializers.FloatField(min_value=0.0, max_value=2.0, default=1.0)
+    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+    transcript = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    framing = serializers.ChoiceField(choices=["crop", "full_frame"], default="crop")
+    face_index = serializers.IntegerField(min_value=0, max_value=20, required=False, allow_null=True, default=None)
+
+    def validate_size(self, value: int) -> int:
+        if value % 16:
+            raise serializers.ValidationError("size must be a multiple of 16 (the H.264 macroblock).")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for kind in ("photo", "audio"):
+            has_file, has_id = kind in attrs, f"{kind}_upload_id" in attrs
+            if has_file == has_id:
+                raise serializers.ValidationError(
+                    {kind: [f"Give either {kind} (a file) or {kind}_upload_id, exactly one."]}
+                )
+        return attrs
+
+    def options(self) -> dict[str, Any]:
+        return {name: self.validated_data[name] for name in OPTION_FIELDS}
+
+
+class UploadIn(StrictSerializer):
+    kind = serializers.ChoiceField(choices=Upload.Kind.choices)
+    file = serializers.FileField(allow_empty_file=False)
+
+
+class UploadOut(serializers.ModelSerializer):
+    class Meta:
+        model = Upload
+        fields = ["id", "kind", "content_type", "size_bytes", "sha256", "metadata", "created_at"]
+
+
+class JobOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    stage = serializers.CharField()
+    progress = serializers.IntegerField(help_text="0-100")
+    reason_codes = serializers.ListField(child=serializers.CharField())
+    consent_id = serializers.UUIDField(allow_null=True)
+    options = serializers.DictField()
+    inputs = serializers.DictField(source="inputs_meta")
+    output = serializers.SerializerMethodField()
+    attempts = serializers.IntegerField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    links = serializers.SerializerMethodField()
+
+    def get_output(self, job: Any) -> dict[str, Any] | None:
+        return job.output_meta or None
+
+    def get_links(self, job: Any) -> dict[str, str | None]:
+        base = f"/v1/generations/{job.id}"
+        return {
+            "self": base,
+            "cancel": None if job.is_final else f"{base}/cancel",
+            "video": f"{base}/video" if job.status == JobStatus.SUCCEEDED else None,
+        }
+
+
+class JobFilterIn(StrictSerializer):
+    status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    consent_id = serializers.UUIDField(required=False)
+    cursor = serializers.CharField(required=False)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)
+
+
+class UsageOut(serializers.Serializer):
+    month_start = serializers.DateTimeField()
+    video_seconds_used = serializers.FloatField()
+    video_seconds_limit = serializers.IntegerField()
+    video_seconds_remaining = serializers.FloatField()
+    concurrent_jobs_active = serializers.IntegerField()
+    concurrent_jobs_limit = serializers.IntegerField()
+    max_audio_seconds = serializers.IntegerField()
+
+
+class WebhookCreateIn(StrictSerializer):
+    url = serializers.URLField(max_length=2000)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class WebhookOut(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "description", "active", "created_at", "disabled_at"]
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret = serializers.CharField(help_text="Signing secret, shown once.")
+
+    class Meta(WebhookOut.Meta):
+        fields = [*WebhookOut.Meta.fields, "secret"]
+
+
+class DeliveryOut(serializers.ModelSerializer):
+    job_id = serializers.UUIDField(allow_null=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "job_id", "event_type", "status", "attempts", "next_attempt_at", "last_status_code",
+                  "last_error", "created_at", "delivered_at"]  # fmt: skip

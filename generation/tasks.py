@@ -1,0 +1,43 @@
+"""Celery tasks of the cpu queue for generation: thin wrappers that take ids and call the pipeline."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from generation import pipeline, services, webhooks
+
+
+@shared_task(name="generation.tasks.screen_job")
+def screen_job(job_id: str) -> str | None:
+    """Screen a received job."""
+    return pipeline.screen_job(job_id)
+
+
+@shared_task(name="generation.tasks.sign_job")
+def sign_job(job_id: str) -> str | None:
+    """Sign a rendered job's output and finish it."""
+    return pipeline.sign_job(job_id)
+
+
+@shared_task(name="generation.tasks.deliver_webhook")
+def deliver_webhook(delivery_id: str) -> str | None:
+    """Attempt one webhook delivery now (later attempts come from the table, via deliver_due_webhooks)."""
+    return webhooks.deliver(delivery_id)
+
+
+@shared_task(name="generation.tasks.deliver_due_webhooks")
+def deliver_due_webhooks() -> int:
+    """Retry deliveries whose backoff has passed (beat)."""
+    return webhooks.deliver_due()
+
+
+@shared_task(name="generation.tasks.sweep_stuck_jobs")
+def sweep_stuck_jobs() -> dict[str, int]:
+    """Re-enqueue or fail jobs stuck past the deadline (beat)."""
+    return pipeline.sweep_stuck_jobs()
+
+
+@shared_task(name="generation.tasks.purge_expired_inputs")
+def purge_expired_inputs() -> int:
+    """Delete inputs past the retention period (beat)."""
+    return services.purge_expired_inputs()
