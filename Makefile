@@ -45,5 +45,10 @@ format: install-test
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+## Benchmarks (each prints a table): the HTTP API on gunicorn + PostgreSQL + Redis, and the engine.
+bench: install-test
+	$(PY) bench/api.py
+	$(PY) bench/bench_engine.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

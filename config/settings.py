@@ -173,10 +173,30 @@ MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGE_BACKEND = env_str("TALKGATE_STORAGE", "local", choices=["local", "s3"])
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if STORAGE_BACKEND == "s3":
+    # S3 or any S3-compatible store (MinIO, Ceph, R2) through django-storages (`pip install -e .[s3]`).
+    _bucket = env_str("AWS_STORAGE_BUCKET_NAME")
+    if not _bucket:
+        raise ImproperlyConfigured("TALKGATE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _bucket,
+            "endpoint_url": env_url("AWS_S3_ENDPOINT_URL", None, schemes=["https", "http"]),
+            "region_name": env_str("AWS_S3_REGION_NAME"),
+            "access_key": env_str("AWS_ACCESS_KEY_ID"),
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY"),
+            "default_acl": None,
+            "file_overwrite": True,
+            # Downloads are presigned URLs that expire like the app's own signed links.
+            "querystring_auth": True,
+        },
+    }
 # Serve the bundled Swagger UI assets straight from the installed apps, so `runserver`/gunicorn need no
 # collectstatic step on a fresh machine.
 WHITENOISE_USE_FINDERS = True
