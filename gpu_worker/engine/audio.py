@@ -167,10 +167,16 @@ class VoiceActivity:
     CONTEXT = 64
 
     def __init__(self) -> None:
-        import onnxruntime as ort
-        import silero_vad
+        import importlib.util
 
-        path = os.path.join(os.path.dirname(silero_vad.__file__), "data", "silero_vad.onnx")
+        import onnxruntime as ort
+
+        # Locate the wheel's model without importing silero_vad: its import calls
+        # torch.set_num_threads(1), which would halve the renderer's speed on a 2-core machine.
+        spec = importlib.util.find_spec("silero_vad")
+        if spec is None or spec.origin is None:
+            raise RuntimeError("silero-vad is not installed")
+        path = os.path.join(os.path.dirname(spec.origin), "data", "silero_vad.onnx")
         opts = ort.SessionOptions()
         # One thread: the VAD is tiny and per-call thread hand-off costs more than it saves.
         opts.intra_op_num_threads = 1

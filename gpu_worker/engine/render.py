@@ -261,8 +261,10 @@ class Rig:
         self.step = max(2, round(max(self.w, self.h) / 128))
         gw = int(np.ceil((self.w - 1) / self.step)) + 1
         gh = int(np.ceil((self.h - 1) / self.step)) + 1
-        gx = np.linspace(0, self.w - 1, gw)
-        gy = np.linspace(0, self.h - 1, gh)
+        # Grid point i sits exactly on pixel i * step (the last may lie past the edge), so a block of
+        # the grid upsamples onto a block of pixels without resampling error.
+        gx = np.arange(gw) * float(self.step)
+        gy = np.arange(gh) * float(self.step)
         grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
         c = ctrl / norm
         kk = _tps_kernel(c, c) + np.eye(k_all) * 1e-5
@@ -292,6 +294,21 @@ class Rig:
         grid_infl = influence(grid)
         yy, xx = np.mgrid[: self.h, : self.w]
         pix_infl = influence(np.stack([xx, yy], axis=-1).astype(np.float64)).astype(np.float32)
+        # Only this block of the picture can change; the rest of every frame is the canvas itself.
+        moving = np.argwhere(grid_infl.reshape(gh, gw) > 0)
+        if moving.size == 0:
+            moving = np.array([[0, 0], [gh - 1, gw - 1]])
+        (j0, i0), (j1, i1) = moving.min(axis=0), moving.max(axis=0)
+        j0, i0 = max(j0 - 1, 0), max(i0 - 1, 0)
+        j1, i1 = min(j1 + 1, gh - 1), min(i1 + 1, gw - 1)
+        self.roi_grid = (int(j0), int(j1), int(i0), int(i1))
+        self.roi_px = (
+            int(j0 * self.step),
+            min(int(j1 * self.step), self.h - 1),
+            int(i0 * self.step),
+            min(int(i1 * self.step), self.w - 1),
+        )
+        self.still = np.ascontiguousarray(img)
 
         t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)  # noqa: E731
         self.t_wg = t(wg * grid_infl[:, None])  # (G, K), already faded by the influence
@@ -350,21 +367,29 @@ class Rig:
         # The spline gives forward displacements at source points; invert by fixed-point iteration
         # so every output pixel knows where to sample from.
         src = base - flow.permute(0, 2, 3, 1)
+        span = torch.tensor([2.0 / ((self.gw - 1) * self.step), 2.0 / ((self.gh - 1) * self.step)])
+        span = span.to(self.device)
         for _ in range(2):
             d = F.grid_sample(
-                flow, self._normalise(src), mode="bilinear", padding_mode="border", align_corners=True
+                flow, src * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True
             )
             src = base - d.permute(0, 2, 3, 1)
-        src = F.interpolate(
-            src.permute(0, 3, 1, 2), size=(self.h, self.w), mode="bilinear", align_corners=True
-        )
-        grid = self._normalise(src.permute(0, 2, 3, 1))
+        j0, j1, i0, i1 = self.roi_grid
+        y0, y1, x0, x1 = self.roi_px
+        # Normalising commutes with bilinear upsampling, so do it on the small grid.
+        block = self._normalise(src[:, j0 : j1 + 1, i0 : i1 + 1]).permute(0, 3, 1, 2)
+        size = ((j1 - j0) * self.step + 1, (i1 - i0) * self.step + 1)
+        block = F.interpolate(block, size=size, mode="bilinear", align_corners=True)
+        grid = block[:, :, : y1 - y0 + 1, : x1 - x0 + 1].permute(0, 2, 3, 1)
         warped = F.grid_sample(
             self.t_img.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=True
         )
-        alpha = warped[:, 3:4]
-        out = warped[:, :3] * alpha + self.t_bg * (1 - alpha)
-        frames = (out.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        bg = self.t_bg[:, :, y0 : y1 + 1, x0 : x1 + 1]
+        out = torch.addcmul(bg, warped[:, 3:4], warped[:, :3] - bg)
+        out = out.mul_(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+        roi = out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+        frames = np.repeat(self.still[None], b, axis=0)
+        frames[:, y0 : y1 + 1, x0 : x1 + 1] = roi
         targets = (self.t_ctrl[None] + disp).cpu().numpy()
         for i in range(b):
             self._mouth_interior(frames[i], targets[i])
