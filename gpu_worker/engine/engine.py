@@ -152,10 +152,17 @@ class Engine:
             params = compute_motion(clip, feats, vad[a:b], phones, a, b)
             params = params[start - a : start - a + (stop - start)]
             timings["motion"] += time.perf_counter() - t_mo
-            for i in range(0, stop - start, opts.batch_size):
+            # The clip's very first batch is small so a streaming caller gets frames sooner.
+            sizes = [min(4, opts.batch_size)] if start == 0 else []
+            bounds, i = [], 0
+            while i < stop - start:
+                step = sizes.pop(0) if sizes else opts.batch_size
+                bounds.append((i, min(i + step, stop - start)))
+                i += step
+            for i, j in bounds:
                 if should_cancel is not None and should_cancel():
                     raise EngineCancelled()
-                rows = params[i : i + opts.batch_size]
+                rows = params[i:j]
                 t_r = time.perf_counter()
                 frames = rig.render(rows)
                 timings["render"] += time.perf_counter() - t_r
