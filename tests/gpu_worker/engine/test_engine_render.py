@@ -245,3 +245,19 @@ def test_a_transcript_is_force_aligned_and_its_bilabials_close_the_lips(engine, 
     assert np.mean([at(p)[IDX["jaw"]] for p in bilabials]) < 0.5 * np.mean(
         [at(p)[IDX["jaw"]] for p in vowels]
     )
+
+
+def test_rendered_frames_are_recognised_as_the_person_in_the_photo(engine, fixtures, harvard_render):
+    pytest.importorskip("dlib")  # pinned with the service (ARCHITECTURE.md §6); measurement only
+    from gpu_worker.engine.metrics import IdentityMeter, face_box
+
+    meter = IdentityMeter()
+    photo = load_photo(str(fixtures / "astronaut.jpg"))
+    ref = meter.embedding(photo, face_box(engine.faces.detect(photo).landmarks))
+    frames = harvard_render["frames"][::9]
+    dists = [np.linalg.norm(meter.embedding(f, face_box(engine.faces.landmarks(f))) - ref) for f in frames]
+    other = load_photo(str(fixtures / "grace_hopper.jpg"))
+    other_dist = np.linalg.norm(meter.embedding(other, face_box(engine.faces.detect(other).landmarks)) - ref)
+    assert other_dist > 0.6  # the meter tells people apart
+    assert np.mean(dists) < 0.35, f"mean identity distance {np.mean(dists):.2f}"
+    assert np.max(dists) < 0.5
