@@ -149,12 +149,13 @@ class Rig:
             if k in brows:
                 basis[j["brow"], k] = (0, -0.09)
                 inner = max(0.0, 1 - abs(uk) / 1.0)
-                basis[j["furrow"], k] = (-0.05 * side * inner, 0.05)
+                # inner ends pull down and together more than the outer ends (the corrugator)
+                basis[j["furrow"], k] = (-0.08 * side * inner, 0.04 + 0.06 * inner)
             if k in upper_lids:
                 basis[j["brow"], k] = (0, -0.012)
                 basis[j["furrow"], k] = (0, 0.012)
             if k in lower_lids:
-                basis[j["smile"], k] = (0, -0.015)
+                basis[j["smile"], k] = (0, -0.03)  # cheeks push the lower lids up in a real smile
             if vk < chin_v and vk < -1.35 and k not in brows and k not in upper_lids and k not in irises:
                 basis[j["brow"], k] = (0, -0.025)
         # press: inner lips meet, outer lips compress a touch
