@@ -328,7 +328,11 @@ class Rig:
         mask = np.clip(person_mask, 0, 1).astype(np.float32)
         bg = _background_plate(img, mask)
         bg = (img + pix_infl[..., None] * (bg.astype(np.float32) - img)).astype(np.float32)
-        self.t_img = t(np.dstack([img.astype(np.float32) / 255.0, mask]).transpose(2, 0, 1))[None]
+        # The person layer is premultiplied (photo minus the background's share at soft edges), so a
+        # still frame reproduces the photo exactly and a moving head carries its hair fringe along
+        # instead of leaving a ghost outline on the plate.
+        premult = img.astype(np.float32) - (1.0 - mask[..., None]) * bg
+        self.t_img = t(np.dstack([premult / 255.0, mask]).transpose(2, 0, 1))[None]
         self.t_bg = t(bg.astype(np.float32).transpose(2, 0, 1) / 255.0)[None]
         left, right = pos[78], pos[308]
         self.inner_idx = [left, *self.cavity_upper, right, *reversed(self.cavity_lower)]
@@ -386,7 +390,7 @@ class Rig:
             self.t_img.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=True
         )
         bg = self.t_bg[:, :, y0 : y1 + 1, x0 : x1 + 1]
-        out = torch.addcmul(bg, warped[:, 3:4], warped[:, :3] - bg)
+        out = torch.addcmul(warped[:, :3], 1.0 - warped[:, 3:4], bg)
         out = out.mul_(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
         roi = out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
         frames = np.repeat(self.still[None], b, axis=0)
@@ -460,18 +464,19 @@ def _thin(points: np.ndarray, existing: np.ndarray, min_dist: float) -> np.ndarr
 
 
 def _background_plate(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The photo with the person filled in from the surroundings (low-res inpaint, cheap and smooth)."""
+    """The photo with the person (and a margin round it) filled in from the surroundings."""
     h, w = img.shape[:2]
-    hard = (mask >= 0.5).astype(np.uint8)
-    if hard.sum() == 0:
+    if float(mask.max()) < 0.05:
         return img.copy()
     f = 128.0 / max(h, w)
-    small = cv2.resize(img, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(hard, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
-    small_mask = cv2.dilate(small_mask, np.ones((5, 5), np.uint8))
+    size = (max(8, int(w * f)), max(8, int(h * f)))
+    small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    # Segmentation under-reaches wispy hair; fill a generous margin so no hair is left on the plate.
+    # (The person layer is premultiplied against this plate, so a margin costs nothing in still frames.)
+    small_mask = (cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0.02).astype(np.uint8)
+    small_mask = cv2.dilate(small_mask, np.ones((3, 3), np.uint8))
     filled = cv2.inpaint(small, small_mask, 5, cv2.INPAINT_TELEA)
     filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
     filled = cv2.GaussianBlur(filled, (0, 0), max(1.0, max(h, w) / 256))
-    # Keep the real pixels wherever the photo is (mostly) background.
-    keep = (mask < 0.5)[..., None]
-    return np.where(keep, img, filled)
+    region = cv2.resize(small_mask, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] > 0
+    return np.where(region, filled, img)
