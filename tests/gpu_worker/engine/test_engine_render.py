@@ -261,3 +261,21 @@ def test_rendered_frames_are_recognised_as_the_person_in_the_photo(engine, fixtu
     assert other_dist > 0.6  # the meter tells people apart
     assert np.mean(dists) < 0.35, f"mean identity distance {np.mean(dists):.2f}"
     assert np.max(dists) < 0.5
+
+
+def test_held_sung_vowels_still_open_the_mouth_with_the_voice(engine, fixtures):
+    # The phone decoder hears these long vowels mostly as silence; loudness and spectrum must lead.
+    audio = str(fixtures / "espeak_sung_vowels_16k.wav")
+    frames = np.concatenate(
+        [
+            b.frames
+            for b in engine.iter_frames(str(fixtures / "grace_hopper.jpg"), audio, RenderOptions(size=256))
+        ]
+    )
+    loud = frame_features(decode_audio(audio), 25, len(frames)).loudness
+    lms = measure_frames(engine.faces, frames)
+    found = np.array([m is not None for m in lms])
+    opening = np.array([mouth_opening(m) if m is not None else np.nan for m in lms])
+    assert found.mean() > 0.95
+    assert pearson(opening[found], loud[found]) >= 0.5
+    assert np.median(opening[found & (loud > 0.7)]) > 0.1
