@@ -279,3 +279,29 @@ def test_held_sung_vowels_still_open_the_mouth_with_the_voice(engine, fixtures):
     assert found.mean() > 0.95
     assert pearson(opening[found], loud[found]) >= 0.5
     assert np.median(opening[found & (loud > 0.7)]) > 0.1
+
+
+def test_long_audio_streams_in_chunks_with_bounded_memory(engine, fixtures, tmp_path):
+    import tracemalloc
+
+    import soundfile as sf
+
+    data, sr = sf.read(fixtures / "harvard_16k.wav", dtype="int16")
+    paths = {}
+    for seconds in (6, 24):
+        paths[seconds] = tmp_path / f"{seconds}s.wav"
+        sf.write(paths[seconds], np.tile(data, 4)[: seconds * sr], sr)
+    opts = RenderOptions(size=256, fps=10)
+    peaks, counts = {}, {}
+    for seconds, path in paths.items():
+        tracemalloc.start()
+        n = 0
+        for batch in engine.iter_frames(str(fixtures / "astronaut.jpg"), str(path), opts):
+            n += len(batch.frames)  # a consumer that streams frames away
+        peaks[seconds] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        counts[seconds] = n
+    assert counts[24] == 240 and counts[6] == 60
+    # 180 more frames would be 35 MB if kept; 18 s more of samples and features are ~2 MB.
+    grown = peaks[24] - peaks[6]
+    assert grown < 8 * 2**20, f"peak grew by {grown / 2**20:.1f} MB"
