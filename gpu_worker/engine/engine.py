@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import av
 import numpy as np
 import torch
 
@@ -22,7 +23,7 @@ from .audio import (
     decode_audio,
     frame_features,
 )
-from .errors import EngineCancelled, EngineError
+from .errors import FRAME_HOOK_INVALID, OUTPUT_INVALID, EngineCancelled, EngineError
 from .face import FaceModels, build_canvas, load_photo
 from .motion import ClipMotion, MotionControls, compute_motion
 from .options import RenderOptions, RenderResult
@@ -34,7 +35,7 @@ FrameHook = Callable[[np.ndarray, int], np.ndarray]
 CancelFn = Callable[[], bool]
 
 # The first chunk is short so the first batch is ready quickly; later chunks amortise decoding.
-FIRST_CHUNK_S = 1.2
+FIRST_CHUNK_S = 0.8
 CHUNK_S = 10.0
 CONTEXT_S = 0.6
 # Forced alignment of very long audio in one pass is slow and fragile; beyond this, phones are decoded.
@@ -133,11 +134,30 @@ class Engine:
         progress: ProgressFn | None,
         should_cancel: CancelFn | None,
     ) -> Iterator[FrameBatch]:
+        for key in ("phones", "motion", "render"):
+            plan.timings.setdefault(key, 0.0)
+        try:
+            yield from self._chunks(rig, track, feats, clip, aligned, opts, plan, progress, should_cancel)
+        finally:
+            # Off the latency path (also when the caller closes the generator early): the next clip's
+            # first chunk finds a fresh phone decoder waiting.
+            self.phones.refill()
+
+    def _chunks(
+        self,
+        rig: Rig,
+        track: AudioTrack,
+        feats: AudioFeatures,
+        clip: ClipMotion,
+        aligned: list[PhoneSegment] | None,
+        opts: RenderOptions,
+        plan: ClipPlan,
+        progress: ProgressFn | None,
+        should_cancel: CancelFn | None,
+    ) -> Iterator[FrameBatch]:
         fps, n = opts.fps, plan.frame_count
         start = 0
         timings = plan.timings
-        for key in ("phones", "motion", "render"):
-            timings.setdefault(key, 0.0)
         while start < n:
             length = FIRST_CHUNK_S if start == 0 else CHUNK_S
             stop = min(n, start + round(length * fps))
@@ -204,7 +224,11 @@ class Engine:
             progress(0.0, "prepare")
         plan, gen = self.plan_and_frames(photo_path, audio_path, opts, progress, should_cancel)
         tmp = f"{out_path}.part"
-        writer = Mp4Writer(tmp, plan.width, plan.height, plan.fps, audio_path, plan.duration_s)
+        try:
+            writer = Mp4Writer(tmp, plan.width, plan.height, plan.fps, audio_path, plan.duration_s)
+        except (av.FFmpegError, OSError) as exc:
+            gen.close()
+            raise EngineError(OUTPUT_INVALID, f"cannot write {out_path} ({exc.__class__.__name__})") from exc
         encoder = _EncoderThread(writer, plan.timings)
         written = 0
         try:
@@ -214,7 +238,7 @@ class Engine:
                     frames = frame_hook(frames, batch.first_index)
                     if not isinstance(frames, np.ndarray) or frames.shape != batch.frames.shape:
                         raise EngineError(
-                            "frame_hook_invalid", "frame_hook must return an array of the same shape"
+                            FRAME_HOOK_INVALID, "frame_hook must return an array of the same shape"
                         )
                     frames = np.asarray(frames, dtype=np.uint8)
                 encoder.put(frames)
@@ -223,11 +247,14 @@ class Engine:
             t_e = time.perf_counter()
             writer.close()
             plan.timings["encode"] = plan.timings.get("encode", 0.0) + time.perf_counter() - t_e
-        except BaseException:
+        except BaseException as exc:
             encoder.stop()
             writer.abort()
             if os.path.exists(tmp):
                 os.remove(tmp)
+            # PyAV opens the file lazily, so an unwritable path or a full disk shows up while muxing.
+            if isinstance(exc, (av.FFmpegError, OSError)):
+                raise EngineError(OUTPUT_INVALID, f"cannot write {out_path} ({exc})") from exc
             raise
         os.replace(tmp, out_path)
         self.last_timings = dict(plan.timings)

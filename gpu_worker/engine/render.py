@@ -278,7 +278,7 @@ class Rig:
         g = torch.as_tensor(grid / norm, dtype=torch.float32)
         # The grid-by-control-point kernel is the big one; torch's cdist is ~10x faster than numpy here.
         d2 = torch.cdist(g, torch.as_tensor(c, dtype=torch.float32)).square_()
-        kernel = d2 * torch.log(d2.clamp_min(1e-12))
+        kernel = torch.xlogy(d2, d2)  # r^2 log r^2, and 0 at r = 0
         lin = torch.cat([kernel, torch.ones(g.shape[0], 1), g], dim=1)
         wg = (lin @ torch.as_tensor(inv, dtype=torch.float32)).numpy()
         self.gh, self.gw = gh, gw
@@ -293,8 +293,10 @@ class Rig:
             return (1 - _smoothstep(1.7, 2.3, r)) * (1 - _smoothstep(chin_v + 0.4, chin_v + 1.1, below))
 
         grid_infl = influence(grid)
-        yy, xx = np.mgrid[: self.h, : self.w]
-        pix_infl = influence(np.stack([xx, yy], axis=-1).astype(np.float64)).astype(np.float32)
+        # Smooth, so the grid's values upsampled are as good as evaluating every pixel (and 16x cheaper).
+        coarse = grid_infl.reshape(gh, gw).astype(np.float32)
+        full = cv2.resize(coarse, (gw * self.step, gh * self.step), interpolation=cv2.INTER_LINEAR)
+        pix_infl = np.ascontiguousarray(full[: self.h, : self.w])
         # Only this block of the picture can change; the rest of every frame is the canvas itself.
         moving = np.argwhere(grid_infl.reshape(gh, gw) > 0)
         if moving.size == 0:
