@@ -290,6 +290,7 @@ def build_canvas(
 ) -> Canvas:
     """Aligned square crop (face centred, VASA-1-like margin) or the whole photo resized to ``size``."""
     lms = face.landmarks
+    size -= size % 2  # H.264 in yuv420p needs even dimensions
     if full_frame:
         h, w = photo.shape[:2]
         s = size / max(h, w)

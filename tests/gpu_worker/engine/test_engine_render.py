@@ -309,3 +309,13 @@ def test_long_audio_streams_in_chunks_with_bounded_memory(engine, fixtures, tmp_
     # 180 more frames would be 35 MB if kept; 18 s more of samples and features are ~2 MB.
     grown = peaks[24] - peaks[6]
     assert grown < 8 * 2**20, f"peak grew by {grown / 2**20:.1f} MB"
+
+
+def test_an_odd_size_is_rounded_down_to_an_even_frame(engine, fixtures, short_speech, tmp_path):
+    out = tmp_path / "odd.mp4"
+    result = engine.render_to_file(
+        str(fixtures / "astronaut.jpg"), str(short_speech), str(out), RenderOptions(size=301)
+    )
+    assert (result.width, result.height) == (300, 300)
+    frames, _ = _decode_video(out)
+    assert frames[0].shape == (300, 300, 3)
