@@ -23,7 +23,7 @@ from .audio import (
     decode_audio,
     frame_features,
 )
-from .errors import FRAME_HOOK_INVALID, OUTPUT_INVALID, EngineCancelled, EngineError
+from .errors import FRAME_HOOK_INVALID, OPTIONS_INVALID, OUTPUT_INVALID, EngineCancelled, EngineError
 from .face import FaceModels, build_canvas, load_photo
 from .motion import ClipMotion, MotionControls, compute_motion
 from .options import RenderOptions, RenderResult
@@ -72,6 +72,8 @@ class Engine:
 
     def __init__(self, device: str | torch.device | None = None, cpu_threads: int | None = 1) -> None:
         self.device = torch.device(device) if device is not None else _default_device()
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise EngineError(OPTIONS_INVALID, "device cuda was asked for but torch sees no CUDA device")
         if self.device.type == "cpu" and cpu_threads is not None:
             # Measured on 2 cores: one torch thread renders 512 px about twice as fast as two, because
             # x264, MediaPipe and onnxruntime run their own threads and OpenMP workers spin-wait.
