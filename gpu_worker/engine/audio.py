@@ -165,10 +165,16 @@ class VoiceActivity:
     CONTEXT = 64
 
     def __init__(self) -> None:
-        import onnxruntime as ort
-        import silero_vad
+        import importlib.util
 
-        path = os.path.join(os.path.dirname(silero_vad.__file__), "data", "silero_vad.onnx")
+        import onnxruntime as ort
+
+        # Locate the wheel's model without importing silero_vad: its import calls
+        # torch.set_num_threads(1), which would halve the renderer's speed on a 2-core machine.
+        spec = importlib.util.find_spec("silero_vad")
+        if spec is None or spec.origin is None:
+            raise RuntimeError("silero-vad is not installed")
+        path = os.path.join(os.path.dirname(spec.origin), "data", "silero_vad.onnx")
         opts = ort.SessionOptions()
         # One thread: the VAD is tiny and per-call thread hand-off costs more than it saves.
         opts.intra_op_num_threads = 1
@@ -215,14 +221,32 @@ class PhoneRecognizer:
         self._allphone = os.path.join(model, "en-us", "en-us-phone.lm.bin")
         # Kept only for dictionary look-ups; decoding uses a fresh decoder per call (see _phone_decoder).
         self._dict_decoder = self._new_align_decoder()
+        self._spare_lock = threading.Lock()
+        self._spare: Any = self._make_phone_decoder()
 
-    def _phone_decoder(self) -> Any:
-        # pocketsphinx carries adaptive state (cepstral mean and search history) from one utterance to
-        # the next, and resetting the mean alone is not enough; a fresh decoder (~0.15 s) makes results
-        # depend on this audio only, so the same inputs and seed give identical frames.
+    def _make_phone_decoder(self) -> Any:
         return self._decoder_cls(
             hmm=self._hmm, allphone=self._allphone, lm=None, loglevel="FATAL", beam=1e-20, pbeam=1e-20, lw=2.0
         )
+
+    def _phone_decoder(self) -> Any:
+        # pocketsphinx carries adaptive state (cepstral mean and search history) from one utterance to
+        # the next, and resetting the mean alone is not enough; a fresh decoder makes results depend on
+        # this audio only, so the same inputs and seed give identical frames. Building one takes
+        # 0.1-0.2 s, so an unused spare is kept for the first chunk of the next clip (see refill).
+        with self._spare_lock:
+            decoder, self._spare = self._spare, None
+        return decoder if decoder is not None else self._make_phone_decoder()
+
+    def refill(self) -> None:
+        """Build the spare decoder now (called after a clip's last chunk, off the latency path)."""
+        with self._spare_lock:
+            if self._spare is not None:
+                return
+        decoder = self._make_phone_decoder()
+        with self._spare_lock:
+            if self._spare is None:
+                self._spare = decoder
 
     def _new_align_decoder(self) -> Any:
         # A wider word beam than the default: synthetic and sung audio otherwise lose the last words.

@@ -280,6 +280,7 @@ class Canvas:
 def build_canvas(photo: np.ndarray, face: DetectedFace, size: int, full_frame: bool, head_distance: float) -> Canvas:
     """Aligned square crop (face centred, VASA-1-like margin) or the whole photo resized to ``size``."""
     lms = face.landmarks
+    size -= size % 2  # H.264 in yuv420p needs even dimensions
     if full_frame:
         h, w = photo.shape[:2]
         s = size / max(h, w)

@@ -56,3 +56,38 @@ def jitter(tracks: list[np.ndarray]) -> float:
         return 0.0
     acc = pts[2:] - 2 * pts[1:-1] + pts[:-2]
     return float(np.mean(np.linalg.norm(acc, axis=-1)) / max(em, 1e-6))
+
+
+class IdentityMeter:
+    """dlib's face-recognition embedding (the face_recognition_models ResNet), for identity checks.
+
+    Measurement only: the engine itself never needs dlib. Distances below 0.6 mean "same person"
+    in dlib's calibration; the issue asks for < 0.35 between the photo and the rendered frames.
+    """
+
+    def __init__(self) -> None:
+        import warnings
+
+        import dlib
+
+        with warnings.catch_warnings():
+            # face_recognition_models still imports pkg_resources to find its files.
+            warnings.simplefilter("ignore")
+            import face_recognition_models as frm
+
+        self._dlib = dlib
+        self._shape = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        self._net = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+
+    def embedding(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        """128-d descriptor of the face inside ``box`` (x, y, w, h) of an RGB image."""
+        x, y, w, h = box
+        rect = self._dlib.rectangle(int(x), int(y), int(x + w), int(y + h))
+        shape = self._shape(np.ascontiguousarray(rgb), rect)
+        return np.array(self._net.compute_face_descriptor(np.ascontiguousarray(rgb), shape))
+
+
+def face_box(lms: np.ndarray) -> tuple[float, float, float, float]:
+    """Bounding box (x, y, w, h) of the mesh landmarks."""
+    lo, hi = lms[:, :2].min(axis=0), lms[:, :2].max(axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])

@@ -65,7 +65,7 @@ EMOTION_OFFSETS: dict[str, dict[str, float]] = {
     "neutral": {},
     "happy": {"smile": 0.8, "brow": 0.1, "width": 0.2},
     "surprised": {"brow": 0.9, "eye_wide": 0.6, "jaw": 0.12},
-    "angry": {"furrow": 0.8, "smile": -0.35, "lid": 0.15, "press": 0.2},
+    "angry": {"furrow": 1.0, "smile": -0.5, "lid": 0.25, "press": 0.2},
 }
 GAZE_TARGETS: dict[str, tuple[float, float]] = {
     "front": (0.0, 0.0),

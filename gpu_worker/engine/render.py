@@ -144,12 +144,13 @@ class Rig:
             if k in brows:
                 basis[j["brow"], k] = (0, -0.09)
                 inner = max(0.0, 1 - abs(uk) / 1.0)
-                basis[j["furrow"], k] = (-0.05 * side * inner, 0.05)
+                # inner ends pull down and together more than the outer ends (the corrugator)
+                basis[j["furrow"], k] = (-0.08 * side * inner, 0.04 + 0.06 * inner)
             if k in upper_lids:
                 basis[j["brow"], k] = (0, -0.012)
                 basis[j["furrow"], k] = (0, 0.012)
             if k in lower_lids:
-                basis[j["smile"], k] = (0, -0.015)
+                basis[j["smile"], k] = (0, -0.03)  # cheeks push the lower lids up in a real smile
             if vk < chin_v and vk < -1.35 and k not in brows and k not in upper_lids and k not in irises:
                 basis[j["brow"], k] = (0, -0.025)
         # press: inner lips meet, outer lips compress a touch
@@ -256,8 +257,10 @@ class Rig:
         self.step = max(2, round(max(self.w, self.h) / 128))
         gw = int(np.ceil((self.w - 1) / self.step)) + 1
         gh = int(np.ceil((self.h - 1) / self.step)) + 1
-        gx = np.linspace(0, self.w - 1, gw)
-        gy = np.linspace(0, self.h - 1, gh)
+        # Grid point i sits exactly on pixel i * step (the last may lie past the edge), so a block of
+        # the grid upsamples onto a block of pixels without resampling error.
+        gx = np.arange(gw) * float(self.step)
+        gy = np.arange(gh) * float(self.step)
         grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
         c = ctrl / norm
         kk = _tps_kernel(c, c) + np.eye(k_all) * 1e-5
@@ -270,7 +273,7 @@ class Rig:
         g = torch.as_tensor(grid / norm, dtype=torch.float32)
         # The grid-by-control-point kernel is the big one; torch's cdist is ~10x faster than numpy here.
         d2 = torch.cdist(g, torch.as_tensor(c, dtype=torch.float32)).square_()
-        kernel = d2 * torch.log(d2.clamp_min(1e-12))
+        kernel = torch.xlogy(d2, d2)  # r^2 log r^2, and 0 at r = 0
         lin = torch.cat([kernel, torch.ones(g.shape[0], 1), g], dim=1)
         wg = (lin @ torch.as_tensor(inv, dtype=torch.float32)).numpy()
         self.gh, self.gw = gh, gw
@@ -285,8 +288,25 @@ class Rig:
             return (1 - _smoothstep(1.7, 2.3, r)) * (1 - _smoothstep(chin_v + 0.4, chin_v + 1.1, below))
 
         grid_infl = influence(grid)
-        yy, xx = np.mgrid[: self.h, : self.w]
-        pix_infl = influence(np.stack([xx, yy], axis=-1).astype(np.float64)).astype(np.float32)
+        # Smooth, so the grid's values upsampled are as good as evaluating every pixel (and 16x cheaper).
+        coarse = grid_infl.reshape(gh, gw).astype(np.float32)
+        full = cv2.resize(coarse, (gw * self.step, gh * self.step), interpolation=cv2.INTER_LINEAR)
+        pix_infl = np.ascontiguousarray(full[: self.h, : self.w])
+        # Only this block of the picture can change; the rest of every frame is the canvas itself.
+        moving = np.argwhere(grid_infl.reshape(gh, gw) > 0)
+        if moving.size == 0:
+            moving = np.array([[0, 0], [gh - 1, gw - 1]])
+        (j0, i0), (j1, i1) = moving.min(axis=0), moving.max(axis=0)
+        j0, i0 = max(j0 - 1, 0), max(i0 - 1, 0)
+        j1, i1 = min(j1 + 1, gh - 1), min(i1 + 1, gw - 1)
+        self.roi_grid = (int(j0), int(j1), int(i0), int(i1))
+        self.roi_px = (
+            int(j0 * self.step),
+            min(int(j1 * self.step), self.h - 1),
+            int(i0 * self.step),
+            min(int(i1 * self.step), self.w - 1),
+        )
+        self.still = np.ascontiguousarray(img)
 
         t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)  # noqa: E731
         self.t_wg = t(wg * grid_infl[:, None])  # (G, K), already faded by the influence
@@ -305,7 +325,11 @@ class Rig:
         mask = np.clip(person_mask, 0, 1).astype(np.float32)
         bg = _background_plate(img, mask)
         bg = (img + pix_infl[..., None] * (bg.astype(np.float32) - img)).astype(np.float32)
-        self.t_img = t(np.dstack([img.astype(np.float32) / 255.0, mask]).transpose(2, 0, 1))[None]
+        # The person layer is premultiplied (photo minus the background's share at soft edges), so a
+        # still frame reproduces the photo exactly and a moving head carries its hair fringe along
+        # instead of leaving a ghost outline on the plate.
+        premult = img.astype(np.float32) - (1.0 - mask[..., None]) * bg
+        self.t_img = t(np.dstack([premult / 255.0, mask]).transpose(2, 0, 1))[None]
         self.t_bg = t(bg.astype(np.float32).transpose(2, 0, 1) / 255.0)[None]
         left, right = pos[78], pos[308]
         self.inner_idx = [left, *self.cavity_upper, right, *reversed(self.cavity_lower)]
@@ -345,17 +369,27 @@ class Rig:
         # The spline gives forward displacements at source points; invert by fixed-point iteration
         # so every output pixel knows where to sample from.
         src = base - flow.permute(0, 2, 3, 1)
+        span = torch.tensor([2.0 / ((self.gw - 1) * self.step), 2.0 / ((self.gh - 1) * self.step)])
+        span = span.to(self.device)
         for _ in range(2):
-            d = F.grid_sample(flow, self._normalise(src), mode="bilinear", padding_mode="border", align_corners=True)
+            d = F.grid_sample(flow, src * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True)
             src = base - d.permute(0, 2, 3, 1)
-        src = F.interpolate(src.permute(0, 3, 1, 2), size=(self.h, self.w), mode="bilinear", align_corners=True)
-        grid = self._normalise(src.permute(0, 2, 3, 1))
+        j0, j1, i0, i1 = self.roi_grid
+        y0, y1, x0, x1 = self.roi_px
+        # Normalising commutes with bilinear upsampling, so do it on the small grid.
+        block = self._normalise(src[:, j0 : j1 + 1, i0 : i1 + 1]).permute(0, 3, 1, 2)
+        size = ((j1 - j0) * self.step + 1, (i1 - i0) * self.step + 1)
+        block = F.interpolate(block, size=size, mode="bilinear", align_corners=True)
+        grid = block[:, :, : y1 - y0 + 1, : x1 - x0 + 1].permute(0, 2, 3, 1)
         warped = F.grid_sample(
             self.t_img.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=True
         )
-        alpha = warped[:, 3:4]
-        out = warped[:, :3] * alpha + self.t_bg * (1 - alpha)
-        frames = (out.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        bg = self.t_bg[:, :, y0 : y1 + 1, x0 : x1 + 1]
+        out = torch.addcmul(warped[:, :3], 1.0 - warped[:, 3:4], bg)
+        out = out.mul_(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+        roi = out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+        frames = np.repeat(self.still[None], b, axis=0)
+        frames[:, y0 : y1 + 1, x0 : x1 + 1] = roi
         targets = (self.t_ctrl[None] + disp).cpu().numpy()
         for i in range(b):
             self._mouth_interior(frames[i], targets[i])
@@ -425,18 +459,19 @@ def _thin(points: np.ndarray, existing: np.ndarray, min_dist: float) -> np.ndarr
 
 
 def _background_plate(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The photo with the person filled in from the surroundings (low-res inpaint, cheap and smooth)."""
+    """The photo with the person (and a margin round it) filled in from the surroundings."""
     h, w = img.shape[:2]
-    hard = (mask >= 0.5).astype(np.uint8)
-    if hard.sum() == 0:
+    if float(mask.max()) < 0.05:
         return img.copy()
     f = 128.0 / max(h, w)
-    small = cv2.resize(img, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(hard, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
-    small_mask = cv2.dilate(small_mask, np.ones((5, 5), np.uint8))
+    size = (max(8, int(w * f)), max(8, int(h * f)))
+    small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    # Segmentation under-reaches wispy hair; fill a generous margin so no hair is left on the plate.
+    # (The person layer is premultiplied against this plate, so a margin costs nothing in still frames.)
+    small_mask = (cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0.02).astype(np.uint8)
+    small_mask = cv2.dilate(small_mask, np.ones((3, 3), np.uint8))
     filled = cv2.inpaint(small, small_mask, 5, cv2.INPAINT_TELEA)
     filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
     filled = cv2.GaussianBlur(filled, (0, 0), max(1.0, max(h, w) / 256))
-    # Keep the real pixels wherever the photo is (mostly) background.
-    keep = (mask < 0.5)[..., None]
-    return np.where(keep, img, filled)
+    region = cv2.resize(small_mask, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] > 0
+    return np.where(region, filled, img)

@@ -86,3 +86,27 @@ def test_out_of_range_options_are_refused_with_options_invalid(bad):
     with pytest.raises(EngineError) as err:
         RenderOptions(**bad).validate()
     assert err.value.code == "options_invalid"
+
+
+def test_unwritable_output_path_is_refused_with_output_invalid(engine, fixtures, short_speech, tmp_path):
+    with pytest.raises(EngineError) as err:
+        engine.render_to_file(
+            str(fixtures / "astronaut.jpg"),
+            str(short_speech),
+            str(tmp_path / "no" / "such" / "dir" / "o.mp4"),
+            RenderOptions(size=256),
+        )
+    assert err.value.code == "output_invalid"
+
+
+def test_frame_hook_returning_another_shape_is_refused(engine, fixtures, short_speech, tmp_path):
+    with pytest.raises(EngineError) as err:
+        engine.render_to_file(
+            str(fixtures / "astronaut.jpg"),
+            str(short_speech),
+            str(tmp_path / "o.mp4"),
+            RenderOptions(size=256),
+            frame_hook=lambda frames, first: frames[:, ::2],
+        )
+    assert err.value.code == "frame_hook_invalid"
+    assert not (tmp_path / "o.mp4").exists()

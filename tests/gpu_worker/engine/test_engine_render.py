@@ -73,8 +73,8 @@ def test_face_keeps_its_identity_and_does_not_jitter(engine, fixtures, harvard_r
 
 def test_background_stays_still_while_the_head_moves(harvard_render):
     frames = harvard_render["frames"].astype(np.float32)
-    # Top corners of the astronaut crop are studio backdrop; the head and hair never reach them.
-    corner = frames[:, :40, :40]
+    # The top-left corner of the astronaut crop is studio backdrop; the head and hair never reach it.
+    corner = frames[:, :32, :32]
     assert np.abs(corner - corner[0]).max() < 3.0
     head = frames[:, 60:160, 80:180]
     assert np.abs(head - head[0]).mean(axis=(1, 2, 3)).max() > 2.0
@@ -208,10 +208,93 @@ def test_a_512_px_render_keeps_its_shape_and_identity(engine, fixtures, short_sp
 
 
 def test_models_load_once_and_frames_stream_in_batches(engine, fixtures, short_speech):
-    # Time to the first batch is a speed figure: bench/bench_engine.py measures it (no timed tests here).
+    # Time to the first batch is a speed figure, measured by bench/bench_engine.py: no timed tests here.
     assert get_engine("cpu") is engine
     gen = engine.iter_frames(str(fixtures / "astronaut.jpg"), str(short_speech), RenderOptions(size=512))
     first = next(gen)
     rest = sum(len(b.frames) for b in gen)
     assert first.first_index == 0 and first.frames.shape[1:] == (512, 512, 3)
     assert rest > 0, "the clip arrives in several batches, not all at once"
+
+
+def test_a_transcript_is_force_aligned_and_its_bilabials_close_the_lips(engine, fixtures):
+    from gpu_worker.engine.motion import IDX
+
+    text = "Peter picked a basket of apples by the old mill."
+    audio = str(fixtures / "espeak_peter.wav")
+    opts = RenderOptions(size=256, transcript=text)
+    params = np.concatenate([b.params for b in engine.iter_frames(str(fixtures / "astronaut.jpg"), audio, opts)])
+    aligned = engine.phones.align(decode_audio(audio).samples, text)
+    bilabials = [p for p in aligned if p.phone in ("P", "B", "M") and p.end - p.start >= 0.05]
+    vowels = [p for p in aligned if p.phone in ("AE", "AA", "AH", "IY", "IH", "OW") and p.end - p.start >= 0.06]
+    assert len(bilabials) >= 4 and len(vowels) >= 4  # Peter, picked, basket, by, mill, apples
+    at = lambda p: params[min(int((p.start + p.end) / 2 * 25), len(params) - 1)]  # noqa: E731
+    assert np.mean([at(p)[IDX["press"]] for p in bilabials]) > 0.5
+    assert np.mean([at(p)[IDX["jaw"]] for p in bilabials]) < 0.5 * np.mean([at(p)[IDX["jaw"]] for p in vowels])
+
+
+def test_rendered_frames_are_recognised_as_the_person_in_the_photo(engine, fixtures, harvard_render):
+    pytest.importorskip("dlib")  # pinned with the service (ARCHITECTURE.md §6); measurement only
+    from gpu_worker.engine.metrics import IdentityMeter, face_box
+
+    meter = IdentityMeter()
+    photo = load_photo(str(fixtures / "astronaut.jpg"))
+    ref = meter.embedding(photo, face_box(engine.faces.detect(photo).landmarks))
+    frames = harvard_render["frames"][::9]
+    dists = [np.linalg.norm(meter.embedding(f, face_box(engine.faces.landmarks(f))) - ref) for f in frames]
+    other = load_photo(str(fixtures / "grace_hopper.jpg"))
+    other_dist = np.linalg.norm(meter.embedding(other, face_box(engine.faces.detect(other).landmarks)) - ref)
+    assert other_dist > 0.6  # the meter tells people apart
+    assert np.mean(dists) < 0.35, f"mean identity distance {np.mean(dists):.2f}"
+    assert np.max(dists) < 0.5
+
+
+def test_held_sung_vowels_still_open_the_mouth_with_the_voice(engine, fixtures):
+    # The phone decoder hears these long vowels mostly as silence; loudness and spectrum must lead.
+    audio = str(fixtures / "espeak_sung_vowels_16k.wav")
+    frames = np.concatenate(
+        [b.frames for b in engine.iter_frames(str(fixtures / "grace_hopper.jpg"), audio, RenderOptions(size=256))]
+    )
+    loud = frame_features(decode_audio(audio), 25, len(frames)).loudness
+    lms = measure_frames(engine.faces, frames)
+    found = np.array([m is not None for m in lms])
+    opening = np.array([mouth_opening(m) if m is not None else np.nan for m in lms])
+    assert found.mean() > 0.95
+    assert pearson(opening[found], loud[found]) >= 0.5
+    assert np.median(opening[found & (loud > 0.7)]) > 0.1
+
+
+def test_long_audio_streams_in_chunks_with_bounded_memory(engine, fixtures, tmp_path):
+    import tracemalloc
+
+    import soundfile as sf
+
+    data, sr = sf.read(fixtures / "harvard_16k.wav", dtype="int16")
+    paths = {}
+    for seconds in (6, 24):
+        paths[seconds] = tmp_path / f"{seconds}s.wav"
+        sf.write(paths[seconds], np.tile(data, 4)[: seconds * sr], sr)
+    opts = RenderOptions(size=256, fps=10)
+    peaks, counts = {}, {}
+    for seconds, path in paths.items():
+        tracemalloc.start()
+        n = 0
+        for batch in engine.iter_frames(str(fixtures / "astronaut.jpg"), str(path), opts):
+            n += len(batch.frames)  # a consumer that streams frames away
+        peaks[seconds] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        counts[seconds] = n
+    assert counts[24] == 240 and counts[6] == 60
+    # 180 more frames would be 35 MB if kept; 18 s more of samples and features are ~2 MB.
+    grown = peaks[24] - peaks[6]
+    assert grown < 8 * 2**20, f"peak grew by {grown / 2**20:.1f} MB"
+
+
+def test_an_odd_size_is_rounded_down_to_an_even_frame(engine, fixtures, short_speech, tmp_path):
+    out = tmp_path / "odd.mp4"
+    result = engine.render_to_file(
+        str(fixtures / "astronaut.jpg"), str(short_speech), str(out), RenderOptions(size=301)
+    )
+    assert (result.width, result.height) == (300, 300)
+    frames, _ = _decode_video(out)
+    assert frames[0].shape == (300, 300, 3)
