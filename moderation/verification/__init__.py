@@ -1,6 +1,6 @@
 """Consent verification: faces, recordings and speech (a plain library, no Django)."""
 
-from .faces import DEFAULT_MATCH_DISTANCE, Face, FaceError, FaceModel, get_face_model, load_image
+from .faces import DEFAULT_MATCH_DISTANCE, Face, FaceError, FaceModel, get_face_model, load_image, match_gallery
 from .fingerprint import make_fingerprint, replay_scores
 from .media import MediaError, decode_audio, decode_recording
 from .speech import CHALLENGE_WORDS, check_spoken, find_phrases, new_challenge_phrase, transcribe
@@ -25,6 +25,7 @@ __all__ = [
     "get_face_model",
     "load_image",
     "make_fingerprint",
+    "match_gallery",
     "new_challenge_phrase",
     "replay_scores",
     "transcribe",

@@ -135,6 +135,20 @@ class FaceModel:
         return min((self.distance(embedding, r) for r in references), default=float("inf"))
 
 
+def match_gallery(
+    embedding: np.ndarray, gallery: dict[str, list[np.ndarray]], threshold: float = DEFAULT_MATCH_DISTANCE
+) -> list[tuple[str, float]]:
+    """Gallery entries (name, best distance) closer than ``threshold`` to ``embedding``, nearest first."""
+    hits = []
+    for name, refs in gallery.items():
+        if len(refs) == 0:
+            continue
+        d = float(np.min(np.linalg.norm(np.asarray(refs, dtype=np.float64) - embedding.astype(np.float64), axis=1)))
+        if d < threshold:
+            hits.append((name, d))
+    return sorted(hits, key=lambda h: h[1])
+
+
 _model: FaceModel | None = None
 _model_lock = threading.Lock()
 

@@ -196,9 +196,16 @@ def check_spoken(samples: np.ndarray, statement: str, challenge: str, max_cuts: 
         full = sphinx.align(_pcm(samples), st_words + ch_words)
     if full is not None:
         speech = [e for e in full if not e[0].startswith("<")]
+        # pocketsphinx may return a path that stops early (the last words missing) instead of failing;
+        # only the words it really placed count. Names carry pronunciation variants: "orange(2)".
+        placed = [e[0].split("(")[0] for e in speech]
         st_part, ch_part = speech[: len(st_words)], speech[len(st_words) :]
-        detail["alignment"] = "full"
-        return SpokenText(_score_per_frame(st_part), _score_per_frame(ch_part), True, True, detail)
+        if placed == st_words + ch_words:
+            detail["alignment"] = "full"
+            return SpokenText(_score_per_frame(st_part), _score_per_frame(ch_part), True, True, detail)
+        if placed[: len(st_words)] == st_words:
+            detail.update(alignment="statement_only", words_placed=len(placed))
+            return SpokenText(_score_per_frame(st_part), None, True, False, detail)
     # The whole text does not fit: find out whether the statement alone fits the audio up to a pause
     # (the subject said the statement, then something other than the challenge).
     tries = 0

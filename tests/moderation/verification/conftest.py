@@ -33,27 +33,24 @@ def square_portrait(image: np.ndarray, size: int = 256) -> np.ndarray:
     return cv2.resize(image[y0 : y0 + s, x0 : x0 + s], (size, size), interpolation=cv2.INTER_AREA)
 
 
-def write_still_video(image: np.ndarray, audio_path: Path, out: Path, fps: int = 25) -> Path:
-    """An MP4 of one unchanging image for the audio's length, with that audio (H.264 + AAC)."""
+def write_video(frames: list[np.ndarray], audio: np.ndarray, out: Path, fps: int = 25) -> Path:
+    """An MP4 (H.264 + AAC) of RGB ``frames`` at ``fps`` with 16 kHz mono ``audio``."""
     import av
 
-    from moderation.verification import decode_audio
-
-    audio = decode_audio(str(audio_path))
-    n_frames = int(np.ceil(len(audio) / 16000 * fps))
     with av.open(str(out), "w") as c:
         vs = c.add_stream("libx264", rate=fps)
-        vs.width, vs.height, vs.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+        vs.width, vs.height, vs.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
         astr = c.add_stream("aac", rate=16000)
         astr.layout = "mono"
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        for i in range(n_frames):
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = i
             for p in vs.encode(frame):
                 c.mux(p)
         for p in vs.encode(None):
             c.mux(p)
         pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+        # The AAC encoder takes planar float frames only.
         resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000)
         for start in range(0, len(pcm), 1024):
             af = av.AudioFrame.from_ndarray(pcm[None, start : start + 1024], format="s16", layout="mono")
@@ -65,6 +62,29 @@ def write_still_video(image: np.ndarray, audio_path: Path, out: Path, fps: int =
         for p in astr.encode(None):
             c.mux(p)
     return out
+
+
+def write_still_video(image: np.ndarray, audio_path: Path, out: Path, fps: int = 25) -> Path:
+    """An MP4 of one unchanging image for the audio's length, with that audio."""
+    from moderation.verification import decode_audio
+
+    audio = decode_audio(str(audio_path))
+    n_frames = int(np.ceil(len(audio) / 16000 * fps))
+    return write_video([image] * n_frames, audio, out, fps)
+
+
+def redub(video: Path, audio_path: Path, out: Path) -> Path:
+    """``video``'s frames with another recording's audio in place of its own (cut or padded to fit)."""
+    import av
+
+    from moderation.verification import decode_audio
+
+    with av.open(str(video)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    audio = decode_audio(str(audio_path))
+    n = int(len(frames) / 25 * 16000)
+    audio = np.pad(audio[:n], (0, max(0, n - len(audio))))
+    return write_video(frames, audio, out)
 
 
 def render_talking(photo: Path, audio: Path, out: Path) -> Path:

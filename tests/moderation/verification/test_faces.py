@@ -83,3 +83,17 @@ def test_get_face_model_is_loaded_once_per_process(face_model):
     from moderation.verification import get_face_model
 
     assert get_face_model() is face_model
+
+
+def test_a_protected_person_in_the_gallery_is_found_and_others_are_not(face_model):
+    from moderation.verification import match_gallery
+
+    gallery = {
+        "person-a": [face_model.single_face_embedding(load_rgb(FACES / "obama2.jpg"))],
+        "person-b": [face_model.single_face_embedding(load_rgb(FACES / "biden.jpg"))],
+    }
+    job_face = face_model.single_face_embedding(load_rgb(FACES / "obama.jpg"))
+    hits = match_gallery(job_face, gallery)
+    assert [name for name, _ in hits] == ["person-a"]
+    hopper = face_model.single_face_embedding(load_rgb(ENGINE / "grace_hopper.jpg"))
+    assert match_gallery(hopper, gallery) == []

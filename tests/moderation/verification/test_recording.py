@@ -116,3 +116,14 @@ def test_too_long_and_undecodable_recordings_are_rejected_with_codes(videos, oba
     junk.write_bytes(np.random.default_rng(1).integers(0, 255, 5000, dtype=np.uint8).tobytes())
     r = verify_recording(str(junk), obama_refs, STATEMENT, CHALLENGE)
     assert r.decision == REJECTED and r.reasons == ["recording_invalid"]
+
+
+def test_a_moving_face_dubbed_with_other_speech_fails_lip_sync(videos, obama_refs, tmp_path):
+    from .conftest import redub
+
+    dubbed = redub(videos["obama_right"], ENGINE / "harvard_16k.wav", tmp_path / "dubbed.mp4")
+    r = verify_recording(str(dubbed), obama_refs, STATEMENT, CHALLENGE)
+    assert r.decision == REJECTED
+    assert r.checks["mouth_motion"]["passed"] is True
+    assert r.checks["lip_sync"]["passed"] is False and "liveness_failed" in r.reasons
+    assert {"statement_not_spoken", "challenge_not_spoken"} <= set(r.reasons)
