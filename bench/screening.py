@@ -139,7 +139,7 @@ def main() -> None:
 
 def calibrate(model: FaceModel) -> None:
     """Score distributions behind the default thresholds (see docs/verification.md)."""
-    from moderation.verification import check_spoken, decode_audio, load_image, new_challenge_phrase
+    from moderation.verification import CHALLENGE_WORDS, check_spoken, decode_audio, load_image, new_challenge_phrase
 
     names = ["obama.jpg", "obama2.jpg", "biden.jpg"]
     embs = {n: model.single_face_embedding(load_image(str(FACES / n))) for n in names}
@@ -165,8 +165,22 @@ def calibrate(model: FaceModel) -> None:
         if sp.challenge_aligned and sp.challenge_score is not None and np.isfinite(sp.challenge_score):
             scores.append(sp.challenge_score)
     print(f"  outcomes {outcomes}; finite challenge scores of full alignments: {[round(s, 1) for s in scores]}")
+    print("\nchallenge with one word swapped (12 random words at each of the 3 positions)")
+    swapped: list[tuple[str, float | None, str]] = []
+    for pos in range(3):
+        for w in rng.sample([w for w in CHALLENGE_WORDS if w not in CHALLENGE.split()], 12):
+            words = CHALLENGE.split()
+            words[pos] = w
+            sp = check_spoken(audio, STATEMENT, " ".join(words))
+            swapped.append((" ".join(words), sp.challenge_score, sp.detail.get("alignment", "?")))
+    placed = sorted((round(s, 1), p) for p, s, kind in swapped if kind == "full" and s is not None)
+    print(f"  not placed: {sum(kind != 'full' for _, _, kind in swapped)} of {len(swapped)}")
+    print(f"  placed, worst-word score: {placed}")
     right = check_spoken(audio, STATEMENT, CHALLENGE)
-    print(f"  the true challenge: statement {right.statement_score:.1f}, challenge {right.challenge_score:.1f}")
+    print(
+        f"  the true challenge: statement {right.statement_score:.1f}, worst challenge word"
+        f" {right.challenge_score:.1f}, words {right.detail.get('challenge_word_scores')}"
+    )
 
 
 if __name__ == "__main__":

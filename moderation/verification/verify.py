@@ -32,7 +32,8 @@ class Thresholds:
     # Peak correlation of mouth opening with the speech envelope (lag up to +-0.3 s).
     sync_pass: float = 0.3
     sync_fail: float = 0.15
-    # Acoustic score per frame of the aligned words (pocketsphinx log units; higher is better).
+    # Acoustic score per frame (pocketsphinx log units; higher is better): the statement's mean over its
+    # words, the challenge's worst word.
     statement_pass: float = -50.0
     statement_fail: float = -60.0
     challenge_pass: float = -50.0

@@ -51,8 +51,13 @@ def test_a_wrong_challenge_phrase_is_rejected(videos, obama_refs):
     assert r.checks["statement_spoken"]["passed"] is True
 
 
-def test_a_still_photo_with_speech_audio_fails_liveness(videos, obama_refs):
-    r = verify_recording(str(videos["obama_still"]), obama_refs, STATEMENT, CHALLENGE)
+@pytest.fixture(scope="module")
+def still_report(videos, obama_refs) -> EvidenceReport:
+    return verify_recording(str(videos["obama_still"]), obama_refs, STATEMENT, CHALLENGE)
+
+
+def test_a_still_photo_with_speech_audio_fails_liveness(still_report):
+    r = still_report
     assert r.decision == REJECTED
     assert "liveness_failed" in r.reasons
     assert r.checks["mouth_motion"]["passed"] is False
@@ -74,6 +79,14 @@ def test_the_same_recording_submitted_twice_is_caught_as_a_replay(videos, obama_
     assert r.decision == REJECTED
     assert r.reasons == ["replay"]
     assert r.checks["replay"]["audio_similarity"] > 0.95
+
+
+def test_earlier_audio_re_encoded_under_another_video_is_caught_as_a_replay(right_report, still_report):
+    from moderation.verification import replay_scores
+
+    # Both recordings carry the same speech, each encoded to AAC separately (engine and PyAV muxers).
+    audio_sim, _ = replay_scores(right_report.fingerprint, [still_report.fingerprint])
+    assert audio_sim > 0.85
 
 
 def test_earlier_evidence_of_other_speech_is_not_a_replay(right_report):
