@@ -36,7 +36,7 @@ class Thresholds:
     # words, the challenge's worst word.
     statement_pass: float = -50.0
     statement_fail: float = -60.0
-    challenge_pass: float = -50.0
+    challenge_pass: float = -45.0
     challenge_fail: float = -60.0
     # Similarity to earlier evidence (higher means more alike): fail at or above, review above pass.
     replay_audio_fail: float = 0.85
@@ -209,8 +209,10 @@ def verify_recording(
         st_ok = ch_ok = None
     st_th = {"pass": th.statement_pass, "fail": th.statement_fail}
     ch_th = {"pass": th.challenge_pass, "fail": th.challenge_fail}
-    checks["statement_spoken"] = _check(spoken.statement_score, st_th, st_ok, **spoken.detail)
-    checks["challenge_spoken"] = _check(spoken.challenge_score, ch_th, ch_ok)
+    detail = dict(spoken.detail)
+    word_scores = detail.pop("challenge_word_scores", None)
+    checks["statement_spoken"] = _check(spoken.statement_score, st_th, st_ok, **detail)
+    checks["challenge_spoken"] = _check(spoken.challenge_score, ch_th, ch_ok, word_scores=word_scores)
     if st_ok is False:
         reasons.append("statement_not_spoken")
     if ch_ok is False:
