@@ -77,6 +77,11 @@ def decode_recording(path: str, fps: float = 10.0, max_side: int = 480) -> Recor
                     continue
                 next_t = t + 1.0 / fps
                 img = frame.to_ndarray(format="rgb24")
+                rotation = int(getattr(frame, "rotation", 0) or 0)
+                if rotation % 360:
+                    # Phones store portrait video sideways plus a display rotation; faces are only
+                    # found upright. PyAV reports the angle a player turns the picture clockwise.
+                    img = np.ascontiguousarray(np.rot90(img, k=-round(rotation / 90)))
                 h, w = img.shape[:2]
                 if max(h, w) > max_side:
                     s = max_side / max(h, w)

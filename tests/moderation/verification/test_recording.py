@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -140,3 +142,21 @@ def test_a_moving_face_dubbed_with_other_speech_fails_lip_sync(videos, obama_ref
     assert r.checks["mouth_motion"]["passed"] is True
     assert r.checks["lip_sync"]["passed"] is False and "liveness_failed" in r.reasons
     assert {"statement_not_spoken", "challenge_not_spoken"} <= set(r.reasons)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command to write a rotation tag")
+def test_a_sideways_phone_video_with_a_rotation_tag_is_analysed_upright(videos, obama_refs, tmp_path):
+    import av
+
+    from .conftest import write_video
+
+    # Stored sideways (turned a quarter counter-clockwise) with a tag telling players to turn it back.
+    with av.open(str(videos["obama_right"])) as c:
+        frames = [np.ascontiguousarray(np.rot90(f.to_ndarray(format="rgb24"))) for f in c.decode(video=0)]
+    sideways = write_video(frames, decode_audio(str(videos["obama_right"])), tmp_path / "sideways.mp4")
+    tagged = tmp_path / "tagged.mp4"
+    tag = ["-c", "copy", "-metadata:s:v:0", "rotate=90"]
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(sideways), *tag, str(tagged)], check=True)
+    r = verify_recording(str(tagged), obama_refs, STATEMENT, CHALLENGE)
+    assert r.checks["face_presence"]["score"] > 0.9
+    assert r.decision == VERIFIED, r.reasons
