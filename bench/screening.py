@@ -104,7 +104,7 @@ def main() -> None:
             ("replay", "fingerprint + replay compare"),
         ]:
             row(rows, "  " + label, report.timings[step])
-        row(rows, "  total (median of runs)", total, note)
+        row(rows, f"  total (median of {args.repeat}; steps: last run)", total, note)
 
     # Job screening: photo -> one face -> consent match -> gallery; audio -> transcript -> blocked phrases.
     photo_path, audio_path = FACES / "obama.jpg", ENGINE / "harvard_16k.wav"
