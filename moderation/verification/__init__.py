@@ -3,7 +3,7 @@
 from .faces import DEFAULT_MATCH_DISTANCE, Face, FaceError, FaceModel, get_face_model, load_image, match_gallery
 from .fingerprint import make_fingerprint, replay_scores
 from .media import MediaError, decode_audio, decode_recording
-from .speech import CHALLENGE_WORDS, check_spoken, find_phrases, new_challenge_phrase, transcribe
+from .speech import CHALLENGE_WORDS, check_spoken, find_phrases, new_challenge_phrase, transcribe, unknown_words
 from .verify import NEEDS_REVIEW, REJECTED, VERIFIED, EvidenceReport, Thresholds, verify_recording
 
 __all__ = [
@@ -29,5 +29,6 @@ __all__ = [
     "new_challenge_phrase",
     "replay_scores",
     "transcribe",
+    "unknown_words",
     "verify_recording",
 ]

@@ -49,6 +49,11 @@ def find_phrases(text_or_path: str, phrases: list[str]) -> list[str]:
     return hits
 
 
+def unknown_words(text: str) -> list[str]:
+    """Words of ``text`` missing from pocketsphinx's dictionary (check a statement before issuing it)."""
+    return _get_sphinx().unknown_words(words_of(text))
+
+
 class _Sphinx:
     """pocketsphinx's bundled US English model; a fresh decoder per utterance (it adapts across them)."""
 

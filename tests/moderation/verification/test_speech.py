@@ -74,6 +74,10 @@ def test_other_speech_aligns_neither_statement_nor_challenge():
 
 
 def test_a_statement_with_words_outside_the_dictionary_is_reported_not_guessed():
+    from moderation.verification import unknown_words
+
+    assert unknown_words(STATEMENT + " " + CHALLENGE) == []
+    assert unknown_words("I, Zxqvy, agree.") == ["zxqvy"]
     spoken = check_spoken(decode_audio(str(FACES / "consent_tiger_orange_piano.wav")), STATEMENT + " zxqvy", CHALLENGE)
     assert spoken.detail["unknown_words"] == ["zxqvy"]
     assert spoken.statement_score is None
