@@ -23,13 +23,13 @@ $(VENV)/.service-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) -e .
 	touch $@
 
-## The animation engine's stack (gpu_worker.engine): torch first, so nothing pulls a CUDA build by accident;
-## mediapipe without its declared deps (they drag in jax/jaxlib it never uses); then the pinned rest.
+## The models' stack (the engine, consent verification): torch first, so nothing pulls a CUDA build by
+## accident; mediapipe without its declared deps (they drag in jax/jaxlib it never uses); then the pinned rest.
 install-engine: $(VENV)/.engine-installed
-$(VENV)/.engine-installed: requirements/engine.txt $(VENV)/.service-installed
+$(VENV)/.engine-installed: requirements/engine.txt requirements/verification.txt $(VENV)/.service-installed
 	$(PIP) torch==2.13.0
 	$(PIP) --no-deps mediapipe==0.10.21
-	$(PIP) -r requirements/engine.txt
+	$(PIP) -r requirements/engine.txt -r requirements/verification.txt
 	touch $@
 
 install-test: $(VENV)/.test-installed

@@ -201,57 +201,42 @@ class ReviewPartnerDetailApi(APIView):
         return Response(PartnerReviewOut(selectors.partner_get(partner_id=partner_id)).data)
 
 
-class ReviewPartnerApproveApi(APIView):
-    permission_classes = [IsReviewer]
-
-    @extend_schema(request=ApproveIn, responses=PartnerReviewOut, tags=["review"])
-    def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(ApproveIn, request.data)
-        partner = services.partner_approve(
-            partner=selectors.partner_get(partner_id=partner_id),
-            reviewer=request.user,
-            comment=data["comment"],
-            use_cases=data.get("use_cases"),
-        )
-        return Response(PartnerReviewOut(partner).data)
+# Each lifecycle action: its input, and how it calls the service with the validated data.
+_PARTNER_ACTIONS: dict[str, tuple[type[serializers.Serializer], Any]] = {
+    "approve": (ApproveIn, lambda partner, reviewer, data: services.partner_approve(
+        partner=partner, reviewer=reviewer, comment=data["comment"], use_cases=data.get("use_cases"))),
+    "reject": (DecisionIn, lambda partner, reviewer, data: services.partner_reject(
+        partner=partner, reviewer=reviewer, reason=data["reason"])),
+    "suspend": (DecisionIn, lambda partner, reviewer, data: services.partner_suspend(
+        partner=partner, reviewer=reviewer, reason=data["reason"])),
+    "reinstate": (ReinstateIn, lambda partner, reviewer, data: services.partner_reinstate(
+        partner=partner, reviewer=reviewer, comment=data["comment"])),
+}  # fmt: skip
 
 
-class ReviewPartnerRejectApi(APIView):
-    permission_classes = [IsReviewer]
+def _partner_action_view(action: str) -> type[APIView]:
+    """A reviewer endpoint for one lifecycle action (approve, reject, suspend, reinstate)."""
+    serializer_class, apply = _PARTNER_ACTIONS[action]
 
-    @extend_schema(request=DecisionIn, responses=PartnerReviewOut, tags=["review"])
-    def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(DecisionIn, request.data)
-        partner = services.partner_reject(
-            partner=selectors.partner_get(partner_id=partner_id), reviewer=request.user, reason=data["reason"]
-        )
-        return Response(PartnerReviewOut(partner).data)
+    class PartnerActionApi(APIView):
+        permission_classes = [IsReviewer]
 
+        @extend_schema(request=serializer_class, responses=PartnerReviewOut, tags=["review"],
+                       operation_id=f"review_partner_{action}")  # fmt: skip
+        def post(self, request: Request, partner_id: str) -> Response:
+            data = _valid(serializer_class, request.data)
+            partner = apply(selectors.partner_get(partner_id=partner_id), request.user, data)
+            return Response(PartnerReviewOut(partner).data)
 
-class ReviewPartnerSuspendApi(APIView):
-    permission_classes = [IsReviewer]
-
-    @extend_schema(request=DecisionIn, responses=PartnerReviewOut, tags=["review"])
-    def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(DecisionIn, request.data)
-        partner = services.partner_suspend(
-            partner=selectors.partner_get(partner_id=partner_id), reviewer=request.user, reason=data["reason"]
-        )
-        return Response(PartnerReviewOut(partner).data)
+    PartnerActionApi.__name__ = PartnerActionApi.__qualname__ = f"ReviewPartner{action.title()}Api"
+    PartnerActionApi.__doc__ = f"{action.title()} a partner (reviewers only)."
+    return PartnerActionApi
 
 
-class ReviewPartnerReinstateApi(APIView):
-    permission_classes = [IsReviewer]
-
-    @extend_schema(request=ReinstateIn, responses=PartnerReviewOut, tags=["review"])
-    def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(ReinstateIn, request.data)
-        partner = services.partner_reinstate(
-            partner=selectors.partner_get(partner_id=partner_id),
-            reviewer=request.user,
-            comment=data["comment"],
-        )
-        return Response(PartnerReviewOut(partner).data)
+ReviewPartnerApproveApi = _partner_action_view("approve")
+ReviewPartnerRejectApi = _partner_action_view("reject")
+ReviewPartnerSuspendApi = _partner_action_view("suspend")
+ReviewPartnerReinstateApi = _partner_action_view("reinstate")
 
 
 class ReviewPartnerLimitsApi(APIView):

@@ -47,3 +47,12 @@ class TalkgateRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
         return getattr(self, "key", None)
+
+
+class VerifyRateThrottle(SimpleRateThrottle):
+    """Public verification is costly (decoding, detection): its own per-address budget."""
+
+    scope = "verify"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        return f"throttle:verify:{client_ip(request._request) or 'unknown'}"

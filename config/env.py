@@ -105,3 +105,15 @@ def env_int_list(name: str, default: list[int], *, minimum: int = 0) -> list[int
     if not values or any(v < minimum for v in values):
         raise ImproperlyConfigured(f"{name} needs at least one value, each >= {minimum}.")
     return values
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
+    """A float setting within optional bounds."""
+    value = _raw(name)
+    try:
+        result = default if value is None else float(value.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from exc
+    if (minimum is not None and result < minimum) or (maximum is not None and result > maximum):
+        raise ImproperlyConfigured(f"{name}={result} is outside [{minimum}, {maximum}].")
+    return result

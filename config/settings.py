@@ -13,9 +13,10 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_int_list, env_list, env_str, env_url
+from config.env import env_bool, env_float, env_int, env_int_list, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+TALKGATE_VERSION = "0.1.0"
 
 TALKGATE_ENV = env_str("TALKGATE_ENV", "development", choices=["development", "production"])
 IS_PRODUCTION = TALKGATE_ENV == "production"
@@ -195,6 +196,7 @@ if STORAGE_BACKEND == "s3":
             "file_overwrite": True,
             # Downloads are presigned URLs that expire like the app's own signed links.
             "querystring_auth": True,
+            "signature_version": "s3v4",
         },
     }
 # Serve the bundled Swagger UI assets straight from the installed apps, so `runserver`/gunicorn need no
@@ -229,6 +231,27 @@ TALKGATE_WEBHOOK_ALLOW_HTTP = env_bool("TALKGATE_WEBHOOK_ALLOW_HTTP", False)
 # Seconds to wait before each retry of a failed delivery; after the last one the delivery is failed.
 TALKGATE_WEBHOOK_BACKOFF_S = env_int_list("TALKGATE_WEBHOOK_BACKOFF_S", [10, 30, 120, 600, 1800, 3600, 10800])
 TALKGATE_WEBHOOK_TIMEOUT_S = env_int("TALKGATE_WEBHOOK_TIMEOUT_S", 10, minimum=1, maximum=60)
+# Face matching (dlib 128-d embeddings, euclidean): at or below this distance two faces are the same person.
+TALKGATE_FACE_MATCH_THRESHOLD = env_float("TALKGATE_FACE_MATCH_THRESHOLD", 0.55, minimum=0.1, maximum=1.5)
+# A protected person counts as matched at or below this distance (stricter: a false block is cheap to review).
+TALKGATE_PROTECTED_MATCH_THRESHOLD = env_float("TALKGATE_PROTECTED_MATCH_THRESHOLD", 0.6, minimum=0.1, maximum=1.5)
+TALKGATE_CHALLENGE_TTL_S = env_int("TALKGATE_CHALLENGE_TTL_S", 3600, minimum=60)
+TALKGATE_MAX_RECORDING_BYTES = env_int("TALKGATE_MAX_RECORDING_BYTES", 60 * 1024 * 1024, minimum=1024)
+TALKGATE_MAX_RECORDING_SECONDS = env_int("TALKGATE_MAX_RECORDING_SECONDS", 60, minimum=5)
+TALKGATE_MAX_REFERENCE_PHOTOS = env_int("TALKGATE_MAX_REFERENCE_PHOTOS", 5, minimum=1)
+TALKGATE_PUBLIC_BASE_URL = env_str("TALKGATE_PUBLIC_BASE_URL", "http://127.0.0.1:8000") or ""
+# C2PA signing. In development a chain is made on first use under TALKGATE_C2PA_DIR
+# (`manage.py bootstrap_signing_keys` does it explicitly); production points at its own chain and key or
+# signs through a callback (a KMS hook: "package.module:function" taking bytes, returning a raw r||s signature).
+TALKGATE_C2PA_DIR = Path(env_str("TALKGATE_C2PA_DIR", str(DATA_DIR / "c2pa")) or "")
+TALKGATE_C2PA_CHAIN_FILE = Path(env_str("TALKGATE_C2PA_CHAIN_FILE", str(TALKGATE_C2PA_DIR / "chain.pem")) or "")
+TALKGATE_C2PA_KEY_FILE = Path(env_str("TALKGATE_C2PA_KEY_FILE", str(TALKGATE_C2PA_DIR / "leaf.key")) or "")
+TALKGATE_C2PA_SIGNER_CALLBACK = env_str("TALKGATE_C2PA_SIGNER_CALLBACK")
+# Roots trusted when verifying: the current one plus older ones kept after a rotation (PEM files).
+TALKGATE_C2PA_TRUST_ANCHORS = env_list("TALKGATE_C2PA_TRUST_ANCHORS", [str(TALKGATE_C2PA_DIR / "root.pem")])
+TALKGATE_C2PA_TSA_URL = env_url("TALKGATE_C2PA_TSA_URL", None, schemes=["http", "https"])
+TALKGATE_MAX_VERIFY_BYTES = env_int("TALKGATE_MAX_VERIFY_BYTES", 60 * 1024 * 1024, minimum=1024)
+TALKGATE_VERIFY_RATE = env_str("TALKGATE_VERIFY_RATE", "20/min")
 TALKGATE_ANON_RATE = env_str("TALKGATE_ANON_RATE", "30/min")
 TALKGATE_REVIEWER_RATE = env_str("TALKGATE_REVIEWER_RATE", "600/min")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: trust only REMOTE_ADDR).
@@ -243,7 +266,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.TalkgateRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": TALKGATE_ANON_RATE, "reviewer": TALKGATE_REVIEWER_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": TALKGATE_ANON_RATE,
+        "reviewer": TALKGATE_REVIEWER_RATE,
+        "verify": TALKGATE_VERIFY_RATE,
+    },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -275,6 +302,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "generation.models.JobStatus",
         "UploadKindEnum": "generation.models.Upload.Kind",
         "DeliveryStatusEnum": "generation.models.DeliveryStatus",
+        "ConsentStatusEnum": "moderation.models.ConsentStatus",
+        "SubjectKindEnum": "moderation.models.SubjectKind",
     },
 }
 

@@ -5,12 +5,18 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from moderation.apis import revoke_page
+from provenance.apis import verify_page
 
 urlpatterns = [
     path("healthz", health.HealthzApi.as_view(), name="healthz"),
     path("readyz", health.ReadyzApi.as_view(), name="readyz"),
     path("v1/", include("accounts.urls")),
     path("v1/", include("generation.urls")),
+    path("v1/", include("moderation.urls")),
+    path("v1/", include("provenance.urls")),
+    path("verify", verify_page, name="verify-page"),
+    path("revoke/<str:token>", revoke_page, name="revoke"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

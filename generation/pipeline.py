@@ -51,25 +51,19 @@ def screen_job(job_id: str) -> str | None:
         job = Job.objects.filter(id=job_id).first()
         if job is None or job.status != JobStatus.SCREENING:
             return None  # already screened, or cancelled meanwhile
-    result = screening.screen(consent=job.consent, partner_id=job.partner_id)
+    result = screening.screen(
+        consent=job.consent,
+        partner_id=job.partner_id,
+        photo_name=job.photo,
+        audio_name=job.audio,
+        face_index=job.options.get("face_index"),
+    )
     report = result.report
     if result.decision == screening.APPROVED:
-        with transaction.atomic():
-            # Counting the generation and queueing the job commit together, so a redelivery cannot count twice.
-            if job.consent is None or not screening.reserve_generation(consent=job.consent):
-                result = screening.ScreeningResult(screening.REJECTED, ["consent_exhausted"], report)
-            else:
-                moved = job_transition(
-                    job_id=job_id,
-                    expected=[JobStatus.SCREENING],
-                    new=JobStatus.QUEUED,
-                    fields={"screening_report": report, "stage": "queued"},
-                )
-                if moved is None:
-                    transaction.set_rollback(True)
-                    return None
-                enqueue.after_commit(enqueue.RENDER, job_id)
-                return JobStatus.QUEUED
+        queued = _queue_after_approval(job, expected=JobStatus.SCREENING, report=report)
+        if queued is not None:
+            return queued
+        result = screening.ScreeningResult(screening.REJECTED, ["consent_exhausted"], report)
     new = JobStatus.REJECTED if result.decision == screening.REJECTED else JobStatus.NEEDS_REVIEW
     moved = job_transition(
         job_id=job_id,
@@ -78,6 +72,48 @@ def screen_job(job_id: str) -> str | None:
         fields={"screening_report": report, "reason_codes": result.reason_codes, "stage": new},
     )
     return new if moved else None
+
+
+def _queue_after_approval(job: Job, *, expected: str, report: dict[str, Any]) -> str | None:
+    """Count the generation and queue the render in one transaction (a redelivery cannot count twice).
+
+    Returns ``queued``, or None when no generation is left on the consent (or the job moved on meanwhile).
+    """
+    with transaction.atomic():
+        if job.consent is None or not screening.reserve_generation(consent=job.consent):
+            return None
+        moved = job_transition(
+            job_id=job.id,
+            expected=[expected],
+            new=JobStatus.QUEUED,
+            fields={"screening_report": report, "stage": "queued", "reason_codes": []},
+        )
+        if moved is None:
+            transaction.set_rollback(True)
+            return None
+        enqueue.after_commit(enqueue.RENDER, job.id)
+        return JobStatus.QUEUED
+
+
+def review_decided(*, job_id: str, approve: bool, reviewer_id: object) -> str | None:
+    """Apply a reviewer's decision on a job in review."""
+    job = Job.objects.select_related("consent").filter(id=job_id, status=JobStatus.NEEDS_REVIEW).first()
+    if job is None:
+        return None
+    report = {**job.screening_report, "review": {"approved": approve, "reviewer": f"user:{reviewer_id}"}}
+    if approve:
+        if _queue_after_approval(job, expected=JobStatus.NEEDS_REVIEW, report=report):
+            return JobStatus.QUEUED
+        codes = ["consent_exhausted"]
+    else:
+        codes = ["reviewer_rejected"]
+    moved = job_transition(
+        job_id=job_id,
+        expected=[JobStatus.NEEDS_REVIEW],
+        new=JobStatus.REJECTED,
+        fields={"screening_report": report, "reason_codes": codes, "stage": "rejected"},
+    )
+    return JobStatus.REJECTED if moved else None
 
 
 # --- Render --------------------------------------------------------------------------------------------------
@@ -232,6 +268,7 @@ def render_job(job_id: str) -> str | None:
             "size_bytes": out.stat().st_size,
             "sha256": _sha256(out),
             "render_seconds": round(render_s, 2),
+            "engine_version": getattr(engine, "__version__", "0.1"),
             "attempt": job.attempts,
         }
     moved = job_transition(
@@ -270,21 +307,52 @@ def sign_job(job_id: str) -> str | None:
         job_fail(job_id=job_id, code="output_missing", message="the rendered file is missing",
                  expected=(JobStatus.SIGNING,))  # fmt: skip
         return JobStatus.FAILED
-    with default_storage.open(job.output, "rb") as handle:
-        digest = hashlib.sha256()
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != job.output_meta.get("sha256"):
-        job_fail(job_id=job_id, code="output_corrupt", message="the stored output does not match its hash",
-                 expected=(JobStatus.SIGNING,))  # fmt: skip
-        return JobStatus.FAILED
+    meta = dict(job.output_meta)
+    with storage.local_copy(job.output) as path:
+        current = _sha256(path)
+        if current != meta.get("signed_sha256"):
+            if current != meta.get("sha256"):
+                job_fail(job_id=job_id, code="output_corrupt", message="the stored output does not match its hash",
+                         expected=(JobStatus.SIGNING,))  # fmt: skip
+                return JobStatus.FAILED
+            try:
+                meta.update(_sign_output(job, path))
+            except Exception as exc:  # c2pa errors, unreadable media, missing credentials
+                logger.exception("signing %s failed", job_id)
+                job_fail(job_id=job_id, code="signing_failed", message=f"C2PA signing failed: {exc}"[:500],
+                         expected=(JobStatus.SIGNING,))  # fmt: skip
+                return JobStatus.FAILED
+            # The signed file's hash is recorded before the file is replaced: a crash in between is recognised
+            # on the next run (the file then already carries the manifest).
+            Job.objects.filter(id=job_id, status=JobStatus.SIGNING).update(output_meta=meta)
+            storage.save_file(job.output, path)
     moved = job_transition(
         job_id=job_id,
         expected=[JobStatus.SIGNING],
         new=JobStatus.SUCCEEDED,
         fields={"progress": 100, "stage": "done"},
+        payload={"c2pa": True, "signed_sha256": meta.get("signed_sha256")},
     )
     return JobStatus.SUCCEEDED if moved else None
+
+
+def _sign_output(job: Job, path: Path) -> dict[str, Any]:
+    """Embed the signed C2PA manifest into the local file (in place); returns what to record about it."""
+    from provenance import credentials, signing
+
+    manifest = signing.manifest_for(
+        job_id=str(job.id),
+        watermark_id=job.watermark_id or "",
+        duration_s=float(job.output_meta.get("duration_s", job.audio_duration_s)),
+        engine_version=str(job.output_meta.get("engine_version", "unknown")),
+        policy_version=screening.POLICY_VERSION,
+        generator_version=settings.TALKGATE_VERSION,
+    )
+    signed = path.with_suffix(".signed.mp4")
+    with path.open("rb") as src, signed.open("w+b") as dst:
+        signing.sign_stream(src, dst, mime="video/mp4", manifest=manifest, credentials=credentials.credentials())
+    signed.replace(path)
+    return {"signed_sha256": _sha256(path), "size_bytes": path.stat().st_size, "c2pa": True}
 
 
 # --- Sweep ---------------------------------------------------------------------------------------------------

@@ -29,12 +29,17 @@ class QuotaExceeded(DomainError):
 
 
 def new_watermark_id() -> str:
-    """A random id the render embeds; it names the job and reveals nothing about it."""
+    """A random id the render embeds; it names the job and reveals nothing about it (unique among jobs)."""
     try:
         from provenance.watermark import new_watermark_id as provenance_id
     except ImportError:  # the provenance library lands with its own issue
         return secrets.token_hex(8)
-    return provenance_id()
+    # The payload is 32 bits, so ids can collide once there are tens of thousands of jobs: draw again.
+    for _ in range(20):
+        candidate = provenance_id()
+        if not Job.objects.filter(watermark_id=candidate).exists():
+            return candidate
+    raise DomainError("Could not allocate a watermark id; try again.", code="watermark_space_exhausted", status=503)
 
 
 # --- Usage and quotas ------------------------------------------------------------------------------------------

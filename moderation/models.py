@@ -1,13 +1,13 @@
-"""Subjects (people or artworks depicted) and their consents to a partner.
+"""Subjects (people or artworks depicted), their consents and evidence, protected persons, the audio policy.
 
-The consent issue grows this app (capture, evidence verification, revocation links, face references,
-protected persons, review queue); the generation pipeline already screens every job against these rows.
+No job renders unless the person in the photo gave verified, in-scope, unrevoked consent to this partner.
 """
 
 from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from accounts.models import Partner, UseCase
@@ -34,8 +34,25 @@ class Subject(models.Model):
         return self.display_name
 
 
+class SubjectReference(models.Model):
+    """One reference photo of a subject and its 128-d face embedding."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="references")
+    photo = models.CharField(max_length=300, help_text="Storage name")
+    embedding = models.JSONField()
+    face_box = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"reference {self.pk} of {self.subject_id}"
+
+
 class ConsentStatus(models.TextChoices):
     PENDING = "pending"
+    VERIFYING = "verifying"
     VERIFIED = "verified"
     NEEDS_REVIEW = "needs_review"
     REJECTED = "rejected"
@@ -55,8 +72,26 @@ class Consent(models.Model):
     max_generations = models.PositiveIntegerField()
     generations_used = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=ConsentStatus.choices, default=ConsentStatus.PENDING)
+    statement = models.TextField(blank=True)
+    challenge_phrase = models.CharField(max_length=200, blank=True)
+    challenge_expires_at = models.DateTimeField(null=True, blank=True)
+    challenge_used_at = models.DateTimeField(null=True, blank=True)
+    # The subject's secret revocation link: only its hash is kept.
+    revocation_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    verification_report = models.JSONField(default=dict, blank=True)
+    reason_codes = models.JSONField(default=list, blank=True)
+    # A reviewer may approve a consent given by a protected person; then that person's match does not block.
+    approved_protected_person = models.ForeignKey(
+        "ProtectedPerson", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=80, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -72,3 +107,68 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"consent {self.id} ({self.status})"
+
+
+class ConsentEvidence(models.Model):
+    """A recording the subject made, and what automatic verification found in it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="evidence")
+    recording = models.CharField(max_length=300, help_text="Storage name")
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    challenge_phrase = models.CharField(max_length=200)
+    decision = models.CharField(max_length=16, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    fingerprint = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"evidence {self.id} ({self.decision or 'pending'})"
+
+
+class ProtectedPerson(models.Model):
+    """Someone (a public figure) whose likeness is blocked unless a reviewer approved their own consent."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProtectedPersonPhoto(models.Model):
+    person = models.ForeignKey(ProtectedPerson, on_delete=models.CASCADE, related_name="photos")
+    photo = models.CharField(max_length=300)
+    embedding = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"photo {self.pk} of {self.person_id}"
+
+
+class BlockedPhrase(models.Model):
+    """A phrase that sends a job to review when its audio's transcript contains it."""
+
+    phrase = models.CharField(max_length=200, unique=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["phrase"]
+
+    def __str__(self) -> str:
+        return self.phrase

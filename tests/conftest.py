@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import PARTNER_SCOPES, ApiKey, Partner, PartnerStatus, Role, Scope, UseCase, User
-from moderation.models import Consent, Subject
+from moderation.models import Consent, Subject, SubjectReference
 
 REQUIRE_SERVICES = os.environ.get("TALKGATE_REQUIRE_SERVICES") == "1"
 
@@ -120,6 +121,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ENGINE_FIXTURES = FIXTURES / "engine"
 
 
+@functools.cache
+def reference_embedding(name: str = "grace_hopper.jpg") -> list[float]:
+    """The face embedding of a fixture photo, computed once per test session."""
+    from generation.inputs import check_photo
+    from moderation import faces
+
+    # The astronaut portrait has a second, tiny "face" on a patch: take the largest.
+    face_index = 0 if name == "astronaut.jpg" else None
+    return faces.single_embedding(check_photo(io.BytesIO(photo_bytes(name))).png, face_index=face_index)[0]
+
+
 def make_consent(
     partner: Partner,
     *,
@@ -127,9 +139,12 @@ def make_consent(
     max_generations: int = 10,
     use_case: str = UseCase.EDUCATION,
     valid_for: timedelta = timedelta(days=30),
+    reference: str = "grace_hopper.jpg",
+    kind: str = "person",
 ) -> Consent:
-    """A subject of the partner with a consent in the given state (the consent API comes with its issue)."""
-    subject = Subject.objects.create(partner=partner, display_name=f"Subject of {partner.name}")
+    """A subject (with the fixture photo as its reference) and a consent in the given state, made directly."""
+    subject = Subject.objects.create(partner=partner, display_name=f"Subject of {partner.name}", kind=kind)
+    SubjectReference.objects.create(subject=subject, photo="", embedding=reference_embedding(reference))
     now = timezone.now()
     return Consent.objects.create(
         partner=partner,
@@ -177,4 +192,26 @@ def encode_audio(seconds: float, *, fmt: str = "wav", codec: str = "pcm_s16le", 
             for converted in resample_out.resample(frame):
                 container.mux(stream.encode(converted))
         container.mux(stream.encode(None))
+    return out.getvalue()
+
+
+def tiny_mp4(seconds: float = 1.0, size: int = 64, fps: int = 25) -> bytes:
+    """A small real H.264 + AAC MP4 (moving gradient, real speech), made with PyAV."""
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.width = video.height = size
+        video.pix_fmt = "yuv420p"
+        audio = container.add_stream("aac", rate=16000, layout="mono")
+        ramp = np.linspace(0, 255, size, dtype=np.float32)
+        for i in range(int(seconds * fps)):
+            frame = np.stack([np.tile((ramp + i * 5) % 256, (size, 1))] * 3, axis=-1).astype(np.uint8)
+            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(video.encode(None))
+        source = av.open(io.BytesIO(encode_audio(seconds, fmt="wav", rate=16000)))
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000)
+        for frame in source.decode(audio=0):
+            for converted in resampler.resample(frame):
+                container.mux(audio.encode(converted))
+        container.mux(audio.encode(None))
     return out.getvalue()

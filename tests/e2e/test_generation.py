@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import AuditEntry
@@ -71,6 +72,13 @@ def test_a_job_goes_from_post_to_a_downloadable_mp4(alice: PartnerActor) -> None
     expected = job.inputs_meta["audio"]["duration_s"]
     assert frames / 25 == pytest.approx(expected, abs=0.1)
     assert len(_outputs(alice.partner.id)) == 1
+
+    # The output verifies: a trusted manifest naming this job's watermark; the public sees no partner data.
+    public = alice.client.post("/v1/verify", {"file": SimpleUploadedFile("suspect.mp4", video)}, format="multipart")
+    body = public.json()
+    assert body["c2pa"]["state"] == "trusted" and body["c2pa"]["watermark_id"] == job.watermark_id
+    assert body["match"]["made_by_talkgate"] is True and body["match"]["consent"] == "valid"
+    assert "partner" not in body["match"] and "audit_trail" not in body["match"]
 
 
 def test_cancel_during_render_stops_at_the_next_batch_and_leaves_no_output(alice: PartnerActor) -> None:

@@ -11,7 +11,7 @@ from accounts.models import AuditEntry
 from generation import pipeline, services, storage
 from generation.models import Job, JobStatus
 from moderation.models import Consent, ConsentStatus
-from tests.conftest import PartnerActor, make_consent
+from tests.conftest import PartnerActor, make_consent, tiny_mp4
 from tests.generation.conftest import post_job
 
 pytestmark = pytest.mark.django_db
@@ -82,10 +82,11 @@ def test_a_cancelled_job_is_not_screened(alice: PartnerActor) -> None:
     assert job.status == JobStatus.CANCELLED
 
 
-def _signing_job(actor: PartnerActor, content: bytes = b"mp4 bytes") -> Job:
+def _signing_job(actor: PartnerActor, content: bytes | None = None) -> Job:
     job = _job(actor)
     import hashlib
 
+    content = content if content is not None else tiny_mp4()
     name = storage.save_bytes(storage.output_name(actor.partner.id, job.id), content)
     Job.objects.filter(id=job.id).update(
         status=JobStatus.SIGNING, output=name, output_meta={"sha256": hashlib.sha256(content).hexdigest()}
@@ -94,12 +95,48 @@ def _signing_job(actor: PartnerActor, content: bytes = b"mp4 bytes") -> Job:
     return job
 
 
-def test_signing_finishes_a_job_whose_output_is_intact(alice: PartnerActor) -> None:
+def _manifest(job: Job):  # type: ignore[no-untyped-def]
+    from django.core.files.storage import default_storage
+
+    from provenance import credentials, signing
+
+    with default_storage.open(job.output, "rb") as handle:
+        return signing.read_manifest(handle, mime="video/mp4", trust_anchors_pem=credentials.trust_anchors_pem())
+
+
+def test_signing_embeds_a_trusted_manifest_and_finishes_the_job(alice: PartnerActor) -> None:
     job = _signing_job(alice)
     assert pipeline.sign_job(str(job.id)) == JobStatus.SUCCEEDED
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.progress == 100 and job.finished_at
+    report = _manifest(job)
+    assert report.state == "trusted" and report.ai_generated
+    assert report.watermark_id == job.watermark_id and report.talkgate_job == str(job.id)
+    assert "c2pa.training-mining" in report.assertions
     assert pipeline.sign_job(str(job.id)) is None
+
+
+def test_a_sign_task_rerun_after_a_crash_recognises_the_signed_file(alice: PartnerActor) -> None:
+    job = _signing_job(alice)
+    pipeline.sign_job(str(job.id))
+    job.refresh_from_db()
+    # As if the worker died after replacing the file but before the status moved on.
+    Job.objects.filter(id=job.id).update(status=JobStatus.SIGNING)
+    assert pipeline.sign_job(str(job.id)) == JobStatus.SUCCEEDED
+    assert _manifest(job).state == "trusted"
+
+
+def test_one_flipped_byte_in_the_media_is_reported_as_tampering(alice: PartnerActor) -> None:
+    job = _signing_job(alice)
+    pipeline.sign_job(str(job.id))
+    job.refresh_from_db()
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(job.output, "rb") as handle:
+        data = bytearray(handle.read())
+    data[data.rfind(b"mdat") + 200] ^= 0x01
+    storage.save_bytes(job.output, bytes(data))
+    assert _manifest(job).state == "tampered"
 
 
 def test_signing_fails_a_job_whose_output_changed(alice: PartnerActor) -> None:

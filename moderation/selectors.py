@@ -1,0 +1,75 @@
+"""Reads for subjects, consents and the review queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.errors import NotFound
+from accounts.models import Partner
+from moderation.models import BlockedPhrase, Consent, ConsentStatus, ProtectedPerson, Subject
+
+
+def subject_get(*, partner: Partner, subject_id: object) -> Subject:
+    """One of the partner's subjects; another partner's is indistinguishable from a missing one."""
+    subject = Subject.objects.filter(partner=partner, id=subject_id).first()
+    if subject is None:
+        raise NotFound("No such subject.", code="subject_not_found")
+    return subject
+
+
+def subject_list(*, partner: Partner) -> QuerySet[Subject]:
+    return Subject.objects.filter(partner=partner)
+
+
+def consent_get(*, partner: Partner, consent_id: object) -> Consent:
+    consent = Consent.objects.select_related("subject", "partner").filter(partner=partner, id=consent_id).first()
+    if consent is None:
+        raise NotFound("No such consent.", code="consent_not_found")
+    return consent
+
+
+def consent_list(*, partner: Partner, filters: dict[str, Any]) -> QuerySet[Consent]:
+    qs = Consent.objects.filter(partner=partner)
+    if "status" in filters:
+        qs = qs.filter(status=filters["status"])
+    if "subject_id" in filters:
+        qs = qs.filter(subject_id=filters["subject_id"])
+    return qs
+
+
+def consent_for_review(*, consent_id: object) -> Consent:
+    consent = Consent.objects.select_related("subject", "partner").filter(id=consent_id).first()
+    if consent is None:
+        raise NotFound("No such consent.", code="consent_not_found")
+    return consent
+
+
+def review_queue(*, item_type: str | None) -> list[dict[str, Any]]:
+    """Consents and jobs waiting for a reviewer, oldest first."""
+    from generation.models import Job, JobStatus
+    from moderation.serializers import QueueItemOut
+
+    items: list[dict[str, Any]] = []
+    if item_type in (None, "consent"):
+        consents = Consent.objects.filter(status=ConsentStatus.NEEDS_REVIEW).select_related("subject", "partner")
+        items += [QueueItemOut.for_consent(c) for c in consents.order_by("created_at")[:200]]
+    if item_type in (None, "job"):
+        jobs = Job.objects.filter(status=JobStatus.NEEDS_REVIEW).select_related("partner", "consent__subject")
+        items += [QueueItemOut.for_job(j) for j in jobs.order_by("created_at")[:200]]
+    return sorted(items, key=lambda item: item["created_at"])
+
+
+def protected_person_get(*, person_id: object) -> ProtectedPerson:
+    person = ProtectedPerson.objects.filter(id=person_id).first()
+    if person is None:
+        raise NotFound("No such protected person.", code="protected_person_not_found")
+    return person
+
+
+def blocked_phrase_get(*, phrase_id: object) -> BlockedPhrase:
+    item = BlockedPhrase.objects.filter(id=phrase_id).first()
+    if item is None:
+        raise NotFound("No such phrase.", code="phrase_not_found")
+    return item

@@ -1,0 +1,168 @@
+"""Validation and output shapes for subjects, consents, evidence, protected persons and the review queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import UseCase
+from accounts.serializers import StrictSerializer
+from moderation.models import BlockedPhrase, Consent, ConsentStatus, ProtectedPerson, Subject, SubjectKind
+
+
+class SubjectCreateIn(StrictSerializer):
+    display_name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=SubjectKind.choices, default=SubjectKind.PERSON)
+    photos = serializers.ListField(child=serializers.FileField(allow_empty_file=False), min_length=1, max_length=5)
+
+
+class SubjectOut(serializers.ModelSerializer):
+    references = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Subject
+        fields = ["id", "display_name", "kind", "references", "created_at"]
+
+    def get_references(self, subject: Subject) -> int:
+        return subject.references.count()
+
+
+class ConsentCreateIn(StrictSerializer):
+    use_case = serializers.ChoiceField(choices=UseCase.choices)
+    valid_from = serializers.DateTimeField()
+    valid_until = serializers.DateTimeField()
+    max_generations = serializers.IntegerField(min_value=1, max_value=100_000)
+
+
+class ConsentOut(serializers.ModelSerializer):
+    subject_id = serializers.UUIDField()
+    terms = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Consent
+        fields = ["id", "subject_id", "use_case", "valid_from", "valid_until", "max_generations", "generations_used",
+                  "status", "reason_codes", "terms", "statement", "challenge_phrase", "challenge_expires_at",
+                  "verification_report", "verified_at", "revoked_at", "created_at"]  # fmt: skip
+
+    def get_terms(self, consent: Consent) -> str:
+        from moderation.services import terms_text
+
+        return terms_text(consent)
+
+
+class ConsentCreatedOut(ConsentOut):
+    revocation_url = serializers.SerializerMethodField(help_text="Secret, shown once: give it to the subject.")
+
+    class Meta(ConsentOut.Meta):
+        fields = [*ConsentOut.Meta.fields, "revocation_url"]
+
+    def get_revocation_url(self, consent: Consent) -> str:
+        return self.context["revocation_url"]
+
+
+class ConsentFilterIn(StrictSerializer):
+    status = serializers.ChoiceField(choices=ConsentStatus.choices, required=False)
+    subject_id = serializers.UUIDField(required=False)
+    cursor = serializers.CharField(required=False)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)
+
+
+class EvidenceIn(StrictSerializer):
+    recording = serializers.FileField(allow_empty_file=False)
+
+
+class EvidenceOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    consent_id = serializers.UUIDField()
+    status = serializers.CharField()
+
+
+class RevokeConsentIn(StrictSerializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ReviewDecisionIn(StrictSerializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    comment = serializers.CharField(max_length=5000)
+    protected_person_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+
+
+class ProtectedPersonIn(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    photos = serializers.ListField(child=serializers.FileField(allow_empty_file=False), min_length=1, max_length=5)
+
+
+class ProtectedPersonOut(serializers.ModelSerializer):
+    photos = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProtectedPerson
+        fields = ["id", "name", "notes", "active", "photos", "created_at", "removed_at"]
+
+    def get_photos(self, person: ProtectedPerson) -> int:
+        return person.photos.count()
+
+
+class BlockedPhraseIn(StrictSerializer):
+    phrase = serializers.CharField(max_length=200)
+
+
+class BlockedPhraseOut(serializers.ModelSerializer):
+    class Meta:
+        model = BlockedPhrase
+        fields = ["id", "phrase", "active", "created_at"]
+
+
+class QueueFilterIn(StrictSerializer):
+    type = serializers.ChoiceField(choices=["consent", "job"], required=False)
+
+
+def _subject(subject: Subject) -> dict[str, str]:
+    return {"id": str(subject.id), "name": subject.display_name, "kind": subject.kind}
+
+
+class QueueItemOut(serializers.Serializer):
+    type = serializers.CharField()
+    id = serializers.UUIDField()
+    partner_id = serializers.UUIDField()
+    partner = serializers.CharField()
+    subject = serializers.DictField()
+    reason_codes = serializers.ListField(child=serializers.CharField())
+    report = serializers.DictField()
+    links = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+    @staticmethod
+    def for_consent(consent: Consent) -> dict[str, Any]:
+        evidence = consent.evidence.first()
+        return {
+            "type": "consent",
+            "id": consent.id,
+            "partner_id": consent.partner_id,
+            "partner": consent.partner.name,
+            "subject": _subject(consent.subject),
+            "reason_codes": consent.reason_codes,
+            "report": consent.verification_report,
+            "links": {
+                "decide": f"/v1/review/consents/{consent.id}/decide",
+                "evidence": f"/v1/review/consents/{consent.id}/evidence" if evidence else None,
+            },
+            "created_at": consent.created_at,
+        }
+
+    @staticmethod
+    def for_job(job: Any) -> dict[str, Any]:
+        subject = job.consent.subject if job.consent else None
+        return {
+            "type": "job",
+            "id": job.id,
+            "partner_id": job.partner_id,
+            "partner": job.partner.name,
+            "subject": _subject(subject) if subject else {},
+            "reason_codes": job.reason_codes,
+            "report": job.screening_report,
+            "links": {"decide": f"/v1/review/jobs/{job.id}/decide"},
+            "created_at": job.created_at,
+        }

@@ -1,0 +1,13 @@
+"""Celery tasks of the cpu queue for moderation."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from moderation import services
+
+
+@shared_task(name="moderation.tasks.verify_evidence")
+def verify_evidence(evidence_id: str) -> str | None:
+    """Verify a consent recording (idempotent: a decided evidence is left alone)."""
+    return services.evidence_verify(evidence_id=evidence_id)

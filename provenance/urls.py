@@ -1,0 +1,5 @@
+from django.urls import path
+
+from provenance import apis
+
+urlpatterns = [path("verify", apis.VerifyApi.as_view(), name="verify-api")]
