@@ -420,3 +420,19 @@ def blocked_phrase_remove(*, item: BlockedPhrase, reviewer: User) -> None:
     with transaction.atomic():
         BlockedPhrase.objects.filter(id=item.id).update(active=False)
         audit.record("policy.phrase_removed", target=item, actor=f"user:{reviewer.pk}", payload={"phrase": item.phrase})
+
+
+def consents_expire(*, now: datetime | None = None) -> int:
+    """Mark consents past their window as expired (screening already refuses them; this keeps lists honest)."""
+    now = now or timezone.now()
+    open_statuses = [ConsentStatus.PENDING, ConsentStatus.VERIFYING, ConsentStatus.VERIFIED, ConsentStatus.NEEDS_REVIEW]
+    expired = 0
+    for consent in Consent.objects.filter(status__in=open_statuses, valid_until__lte=now).only("id", "partner_id"):
+        with transaction.atomic():
+            moved = Consent.objects.filter(id=consent.id, status__in=open_statuses).update(
+                status=ConsentStatus.EXPIRED, updated_at=now
+            )
+            if moved:
+                audit.record("consent.expired", target=consent, partner_id=consent.partner_id, actor="system")
+                expired += 1
+    return expired

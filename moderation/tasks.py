@@ -11,3 +11,9 @@ from moderation import services
 def verify_evidence(evidence_id: str) -> str | None:
     """Verify a consent recording (idempotent: a decided evidence is left alone)."""
     return services.evidence_verify(evidence_id=evidence_id)
+
+
+@shared_task(name="moderation.tasks.expire_consents")
+def expire_consents() -> int:
+    """Mark consents past their validity window as expired (beat)."""
+    return services.consents_expire()

@@ -188,3 +188,17 @@ class TestIsolation:
         ]:
             response = getattr(alice.client, method)(path, {}, format="json")
             assert response.status_code == 403, (method, path)
+
+
+def test_consents_past_their_window_are_marked_expired(alice: PartnerActor) -> None:
+    from moderation.services import consents_expire
+
+    current, old = make_consent(alice.partner), make_consent(alice.partner)
+    Consent.objects.filter(id=old.id).update(
+        valid_from=timezone.now() - timedelta(days=3), valid_until=timezone.now() - timedelta(days=1)
+    )
+    assert consents_expire() == 1
+    assert Consent.objects.get(id=old.id).status == ConsentStatus.EXPIRED
+    assert Consent.objects.get(id=current.id).status == ConsentStatus.VERIFIED
+    assert alice.client.get(f"/v1/consents/{old.id}").json()["status"] == "expired"
+    assert consents_expire() == 0
