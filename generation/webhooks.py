@@ -128,20 +128,23 @@ def event_payload(job: Job, event_type: str) -> dict[str, Any]:
     }
 
 
-def fan_out(job: Job, event_type: str) -> int:
-    """Queue one delivery per active endpoint of the job's partner (inside the caller's transaction)."""
-    endpoints = list(WebhookEndpoint.objects.filter(partner_id=job.partner_id, active=True))
+def notify(*, partner_id: object, event_type: str, data: dict[str, Any], job: Job | None = None) -> int:
+    """Queue one delivery per active endpoint of the partner (inside the caller's transaction)."""
+    endpoints = list(WebhookEndpoint.objects.filter(partner_id=partner_id, active=True))
     now = timezone.now()
+    payload = {"type": event_type, "created_at": now.isoformat(), "data": data}
     for endpoint in endpoints:
         delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint,
-            job=job,
-            event_type=event_type,
-            payload=event_payload(job, event_type),
-            next_attempt_at=now,
+            endpoint=endpoint, job=job, event_type=event_type, payload=payload, next_attempt_at=now
         )
         enqueue.after_commit(enqueue.DELIVER, delivery.id)
     return len(endpoints)
+
+
+def fan_out(job: Job, event_type: str) -> int:
+    """Tell the job's partner about a job state change."""
+    return notify(partner_id=job.partner_id, event_type=event_type, data=event_payload(job, event_type)["data"],
+                  job=job)  # fmt: skip
 
 
 def _claim(delivery_id: object) -> WebhookDelivery | None:

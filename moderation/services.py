@@ -40,6 +40,15 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _consent_event(consent: Consent, status: str) -> None:
+    """The partner's webhooks hear about consent decisions too (no personal data: ids, status, reasons)."""
+    from generation.webhooks import notify
+
+    notify(partner_id=consent.partner_id, event_type=f"consent.{status}",
+           data={"id": str(consent.id), "subject_id": str(consent.subject_id), "status": status,
+                 "reason_codes": list(consent.reason_codes or [])})  # fmt: skip
+
+
 # --- Subjects ------------------------------------------------------------------------------------------------
 
 
@@ -280,6 +289,8 @@ def evidence_verify(*, evidence_id: object) -> str | None:
         if moved:
             audit.record(f"consent.{new_status}", target=consent, partner_id=consent.partner_id, actor="system",
                          payload={"evidence_id": str(evidence.id), "reasons": list(report.reasons)})  # fmt: skip
+            consent.reason_codes = list(report.reasons)
+            _consent_event(consent, new_status)
     return new_status if moved else None
 
 
@@ -314,7 +325,8 @@ def consent_review(
                      partner_id=consent.partner_id, actor=f"user:{reviewer.pk}",
                      payload={"comment": comment, "protected_person_id": str(protected_person.id)
                               if protected_person else None})  # fmt: skip
-    consent.refresh_from_db()
+        consent.refresh_from_db()
+        _consent_event(consent, consent.status)
     return consent
 
 
@@ -357,6 +369,7 @@ def consent_revoke(*, consent: Consent, actor: str, reason: str = "") -> Consent
             raise Conflict("The consent is already revoked.", code="consent_revoked")
         audit.record("consent.revoked", target=consent, partner_id=consent.partner_id, actor=actor,
                      payload={"reason": reason[:500]})  # fmt: skip
+        _consent_event(consent, ConsentStatus.REVOKED)
         for job_id in Job.objects.filter(consent=consent, status__in=ACTIVE_STATUSES).values_list("id", flat=True):
             job_transition(job_id=job_id, expected=ACTIVE_STATUSES, new=JobStatus.CANCELLED,
                            fields={"reason_codes": ["consent_revoked"], "cancel_requested": True,
@@ -434,5 +447,6 @@ def consents_expire(*, now: datetime | None = None) -> int:
             )
             if moved:
                 audit.record("consent.expired", target=consent, partner_id=consent.partner_id, actor="system")
+                _consent_event(consent, ConsentStatus.EXPIRED)
                 expired += 1
     return expired

@@ -160,3 +160,21 @@ def test_a_blocked_phrase_in_the_job_audio_sends_the_job_to_review(
     assert job.screening_report["audio_policy"]["matched"] == ["transfer the money"]
     clean = post_job(alice, consent_id=make_consent(alice.partner).id).json()["id"]
     assert pipeline.screen_job(clean) == JobStatus.QUEUED
+
+
+def test_consent_decisions_reach_the_partners_webhooks(alice: PartnerActor, reviewer: ReviewerActor, settings) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from generation import webhooks
+    from tests.generation.receiver import webhook_receiver
+
+    settings.TALKGATE_WEBHOOK_ALLOW_PRIVATE = settings.TALKGATE_WEBHOOK_ALLOW_HTTP = True
+    with webhook_receiver() as receiver:
+        webhooks.endpoint_create(partner=alice.partner, url=receiver.url)
+        consent = make_consent(alice.partner, status=ConsentStatus.NEEDS_REVIEW, kind="artwork")
+        reviewer.client.post(f"/v1/review/consents/{consent.id}/decide",
+                             {"decision": "approve", "comment": "Public-domain painting."}, format="json")  # fmt: skip
+        alice.client.post(f"/v1/consents/{consent.id}/revoke", {}, format="json")
+        webhooks.deliver_due()
+        events = [json.loads(r.body)["type"] for r in receiver.received]
+    assert events == ["consent.verified", "consent.revoked"]
