@@ -80,6 +80,8 @@ def _result(reading: scheme.Reading, frames_checked: int) -> DetectionResult:
             "threshold": Z_THRESHOLD,
             "scale": reading.scale,
             "offset": reading.offset,
+            # Hard decisions on the coded bits before error correction (for bit-accuracy measurements).
+            "raw_bits": "".join("1" if v < 0 else "0" for v in reading.soft),
         },
     )
 

@@ -59,19 +59,27 @@ class BaselineDecoder:
         if method == "rivaGan":
             iw.WatermarkDecoder.loadModel()
 
-    def frame_bits(self, rgb: np.ndarray) -> np.ndarray:
-        """The bits read from one RGB frame (frames under 256x256 pixels are upscaled: the library refuses them)."""
-        if rgb.shape[0] * rgb.shape[1] < 256 * 256:
-            from .testing import _resize
+    def frame_bits(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The bits read from one RGB frame, resized first to `size` (H, W) when given.
 
+        These methods have no resize search: the benchmark hands them the original size, which favours them.
+        Frames under 256x256 pixels are upscaled anyway, as the library refuses them.
+        """
+        from .testing import _resize
+
+        if size is not None and rgb.shape[:2] != size:
+            rgb = _resize(rgb[None], *size)[0]
+        if rgb.shape[0] * rgb.shape[1] < 256 * 256:
             f = 256 / min(rgb.shape[:2])
             rgb = _resize(rgb[None], round(rgb.shape[0] * f), round(rgb.shape[1] * f))[0]
         bits = self._decoder.decode(np.ascontiguousarray(rgb[..., ::-1]), self.method)
         return np.asarray(bits, dtype=np.uint8)
 
-    def video_bits(self, source: media.Source, max_frames: int | None = None) -> tuple[np.ndarray, float]:
+    def video_bits(
+        self, source: media.Source, max_frames: int | None = None, size: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, float]:
         """Majority vote of the per-frame bits over a video, and the mean per-frame bit agreement with the vote."""
         frames, _ = media.read_rgb(source, max_frames=max_frames)
-        per_frame = np.stack([self.frame_bits(f) for f in frames])
+        per_frame = np.stack([self.frame_bits(f, size) for f in frames])
         vote = (per_frame.mean(axis=0) >= 0.5).astype(np.uint8)
         return vote, float((per_frame == vote).mean())
