@@ -1,9 +1,10 @@
 """Talkgate's own watermark: a tiled spread-spectrum pattern in the luminance's mid frequencies.
 
-Embedding adds one fixed pattern (a 128x128 tile repeated over the frame) to Y, so it is a single add per
-frame. Detection averages the luminance of all frames, finds the tile period from the autocorrelation of the
-whitened average (this undoes resizes), folds the image onto one tile, finds the tile offset (this undoes
-crops) by FFT correlation with a sync pattern, then reads 108 coded bits by correlation and Viterbi-decodes.
+Embedding adds a 128x128 tile, repeated over the frame, to Y: the sum of a sync pattern and +-1 times one pattern
+per coded payload bit, shaped by a perceptual mask, with amplitudes chosen against the frame's own interference.
+Detection searches the scale (undoes resizes) on the key frames, folds each frame onto one tile, finds the tile
+offset (undoes crops) by FFT correlation with the sync pattern, weights frames by how clearly they show it, then
+reads the 108 coded bits by correlation and Viterbi-decodes them.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ class OwnEmbedder:
 
 @dataclass
 class Reading:
-    """What the detector found in one luminance average: sync score, soft bits and the decoded id."""
+    """What the detector found: sync score, scale and offset, soft coded bits and the decoded id (if the CRC holds)."""
 
     sync_z: float
     wm_id: str | None
@@ -161,8 +162,6 @@ class Reading:
     scale: tuple[float, float]
     offset: tuple[int, int]
     soft: np.ndarray = field(repr=False)
-
-
 
 
 def _whiten(spec: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -195,12 +194,6 @@ def _fold(img: torch.Tensor) -> torch.Tensor:
         img = padded
     lead = img.shape[:-2]
     return img.reshape(*lead, ph // TILE, TILE, pw // TILE, TILE).sum(dim=(-4, -2))
-
-
-def _resample(img: torch.Tensor, sx: float, sy: float) -> torch.Tensor:
-    h, w = img.shape
-    nh, nw = max(8, round(h / sy)), max(8, round(w / sx))
-    return F.interpolate(img[None, None], size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)[0, 0]
 
 
 def _prepare(x: torch.Tensor, sx: float, sy: float) -> torch.Tensor:
