@@ -1,0 +1,76 @@
+"""The payload: random ids, CRC check, and the convolutional code that corrects bit errors."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from provenance.watermark import new_watermark_id
+from provenance.watermark.payload import (
+    CODED_BITS,
+    MESSAGE_BITS,
+    decode_message,
+    encode_id,
+    message_bits,
+    viterbi_decode,
+)
+
+
+def _soft(bits: np.ndarray) -> np.ndarray:
+    return 1.0 - 2.0 * bits.astype(np.float64)
+
+
+def test_new_ids_are_random_8_hex_characters():
+    ids = {new_watermark_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(re.fullmatch(r"[0-9a-f]{8}", i) for i in ids)
+
+
+def test_clean_codeword_decodes_to_its_id():
+    wm_id = "3fa91c07"
+    coded = encode_id(wm_id)
+    assert coded.shape == (CODED_BITS,)
+    assert decode_message(viterbi_decode(_soft(coded))) == wm_id
+
+
+def test_code_corrects_scattered_hard_bit_errors():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        wm_id = new_watermark_id()
+        soft = _soft(encode_id(wm_id))
+        # Six flipped coded bits spread over the word (about 6 %): within the K=7 code's free distance of 10.
+        flips = np.arange(0, CODED_BITS, CODED_BITS // 6)[:6] + rng.integers(0, 4, 6)
+        soft[flips] *= -1
+        assert decode_message(viterbi_decode(soft)) == wm_id
+
+
+def test_code_recovers_ids_from_noisy_soft_values():
+    rng = np.random.default_rng(11)
+    raw_errors = []
+    for _ in range(30):
+        wm_id = new_watermark_id()
+        soft = _soft(encode_id(wm_id)) + rng.normal(0, 0.7, CODED_BITS)
+        raw_errors.append(np.mean((soft < 0) != encode_id(wm_id).astype(bool)))
+        assert decode_message(viterbi_decode(soft)) == wm_id
+    assert np.mean(raw_errors) > 0.05  # the channel really did flip bits that the code then corrected
+
+
+def test_crc_rejects_a_corrupted_message():
+    bits = message_bits("00c0ffee")
+    assert decode_message(bits) == "00c0ffee"
+    for i in range(MESSAGE_BITS):
+        corrupted = bits.copy()
+        corrupted[i] ^= 1
+        assert decode_message(corrupted) is None
+
+
+def test_random_soft_values_almost_never_pass_the_crc():
+    rng = np.random.default_rng(3)
+    passed = sum(decode_message(viterbi_decode(rng.normal(0, 1, CODED_BITS))) is not None for _ in range(2000))
+    assert passed <= 2  # expected 2000 / 65536 ~= 0.03
+
+
+def test_different_ids_give_distinct_codewords():
+    a, b = encode_id("00000001"), encode_id("00000002")
+    assert np.sum(a != b) >= 10  # the code's free distance
