@@ -26,10 +26,14 @@ $(VENV)/.service-installed: pyproject.toml | $(VENV)/bin/python
 ## The models' stack (the engine, consent verification): torch first, so nothing pulls a CUDA build by
 ## accident; mediapipe without its declared deps (they drag in jax/jaxlib it never uses); then the pinned rest.
 install-engine: $(VENV)/.engine-installed
-$(VENV)/.engine-installed: requirements/engine.txt requirements/verification.txt $(VENV)/.service-installed
+$(VENV)/.engine-installed: requirements/engine.txt requirements/verification.txt requirements/watermark.txt \
+		$(VENV)/.service-installed
 	$(PIP) torch==2.13.0
 	$(PIP) --no-deps mediapipe==0.10.21
-	$(PIP) -r requirements/engine.txt -r requirements/verification.txt
+	$(PIP) -r requirements/engine.txt -r requirements/verification.txt -r requirements/watermark.txt
+	# The watermark baseline; without its declared deps (they ask for opencv-python, which would overwrite
+	# opencv-contrib-python's cv2/, and for an unpinned torch).
+	$(PIP) --no-deps invisible-watermark==0.2.0
 	touch $@
 
 install-test: $(VENV)/.test-installed

@@ -90,7 +90,10 @@ class Embedder:
     """Reusable, batched embedder of one watermark id (Talkgate's scheme or an invisible-watermark baseline)."""
 
     def __init__(
-        self, wm_id: str, strength: float | None = None, device: str | torch.device | None = None,
+        self,
+        wm_id: str,
+        strength: float | None = None,
+        device: str | torch.device | None = None,
         method: str = "talkgate",
     ):
         self.wm_id = wm_id

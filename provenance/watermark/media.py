@@ -60,7 +60,10 @@ def read_rgb(source: Source, max_frames: int | None = None) -> tuple[np.ndarray,
 
 
 def encode_h264(
-    frames: Iterable[np.ndarray], path: str | os.PathLike[str] | BinaryIO, fps: float = 25, crf: int = 18,
+    frames: Iterable[np.ndarray],
+    path: str | os.PathLike[str] | BinaryIO,
+    fps: float = 25,
+    crf: int = 18,
     preset: str = "veryfast",
 ) -> None:
     """Encode uint8 RGB frames (H, W, 3) to an MP4 with libx264 at the given CRF (yuv420p, like social networks)."""

@@ -65,8 +65,12 @@ class OwnEmbedder:
     """Adds the tiled pattern of one watermark id to batches of RGB frames."""
 
     def __init__(
-        self, wm_id: str, strength: float | None = None, device: str | torch.device | None = None,
-        host_cancel: float = HOST_CANCEL, masking: bool = True,
+        self,
+        wm_id: str,
+        strength: float | None = None,
+        device: str | torch.device | None = None,
+        host_cancel: float = HOST_CANCEL,
+        masking: bool = True,
     ):
         self.wm_id = wm_id
         self.strength = DEFAULT_STRENGTH if strength is None else float(strength)

@@ -60,8 +60,9 @@ def make_clip(seed: int, n_frames: int = 50, size: int = 512, photo_name: str | 
     theta[:, 0, 2] = tx
     theta[:, 1, 2] = ty
     grid = F.affine_grid(theta, [n_frames, 3, size, size], align_corners=False)
-    frames = F.grid_sample(base.expand(n_frames, -1, -1, -1), grid, mode="bilinear", padding_mode="border",
-                           align_corners=False)
+    frames = F.grid_sample(
+        base.expand(n_frames, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
     light = 1.0 + 0.03 * torch.sin(2 * math.pi * 0.3 * t + float(ph[3]))
     return _to_uint8(frames * light[:, None, None, None])
 
