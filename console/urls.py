@@ -22,4 +22,5 @@ urlpatterns = [
     path("audit/verify-chain", views.audit_verify_chain, name="audit-verify"),
     path("audit/trail", views.job_trail, name="trail"),
     path("verify", views.verify, name="verify"),
+    path("usage", views.usage_page, name="usage"),
 ]

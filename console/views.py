@@ -393,3 +393,29 @@ def verify(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     return render(request, "console/verify.html", {"form": form, "result": result}, status=status)
+
+
+# --- Usage -----------------------------------------------------------------------------------------------------
+
+
+@reviewer_required
+def usage_page(request: HttpRequest) -> HttpResponse:
+    """Per partner or overall: jobs per day by outcome, rejection reasons, seconds, quota use and p95 latency."""
+    from console.usage import bar_chart, usage
+
+    partner = None
+    if request.GET.get("partner"):
+        partner = _get_or_404(selectors.partner_get, partner_id=request.GET["partner"])
+    result = usage(partner_id=partner.id if partner else None)
+    context = {
+        "partner": partner,
+        "partners": selectors.partner_list().order_by("name"),
+        "usage": result,
+        "chart": bar_chart(result),
+        "quota_pct": (
+            round(100 * result.month_seconds / partner.monthly_video_seconds)
+            if partner and partner.monthly_video_seconds
+            else None
+        ),
+    }
+    return render(request, "console/usage.html", context)
