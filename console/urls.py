@@ -23,4 +23,7 @@ urlpatterns = [
     path("audit/trail", views.job_trail, name="trail"),
     path("verify", views.verify, name="verify"),
     path("usage", views.usage_page, name="usage"),
+    path("protected", views.protected_persons, name="protected"),
+    path("protected/<str:person_id>/remove", views.protected_person_remove, name="protected-remove"),
+    path("protected/photos/<int:photo_id>", views.protected_photo, name="protected-photo"),
 ]

@@ -29,13 +29,14 @@ from console.forms import (
     DecisionForm,
     PartnerActionForm,
     PartnerLimitsForm,
+    ProtectedPersonForm,
     ReviewerLoginForm,
     VerifyUploadForm,
 )
 from generation.models import Job, JobStatus
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
-from moderation.models import Consent, ConsentStatus, ProtectedPerson
+from moderation.models import Consent, ConsentStatus, ProtectedPerson, ProtectedPersonPhoto
 from provenance.services import verify_upload
 
 View = Callable[..., HttpResponse]
@@ -419,3 +420,52 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         ),
     }
     return render(request, "console/usage.html", context)
+
+
+# --- Protected persons -----------------------------------------------------------------------------------------
+
+
+@reviewer_required
+@require_http_methods(["GET", "POST"])
+def protected_persons(request: HttpRequest) -> HttpResponse:
+    """The protected gallery: enrol someone with photos of their face, list the enrolled with thumbnails."""
+    form = ProtectedPersonForm()
+    status = 200
+    if request.method == "POST":
+        form = ProtectedPersonForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                person = moderation_services.protected_person_create(
+                    name=form.cleaned_data["name"],
+                    notes=form.cleaned_data["notes"],
+                    photos=form.cleaned_data["photos"],
+                    reviewer=request.user,
+                )
+            except DomainError as exc:
+                form.add_error("photos", f"{exc.message} ({exc.code})")
+                status = 400
+            else:
+                messages.success(request, f"{person.name} is now protected.")
+                return redirect("console:protected")
+        else:
+            status = 400
+    people = ProtectedPerson.objects.filter(active=True).prefetch_related("photos").order_by("name")
+    return render(request, "console/protected.html", {"form": form, "people": people}, status=status)
+
+
+@reviewer_required
+@require_POST
+def protected_person_remove(request: HttpRequest, person_id: str) -> HttpResponse:
+    person = _get_or_404(moderation_selectors.protected_person_get, person_id=person_id)
+    moderation_services.protected_person_remove(person=person, reviewer=request.user)
+    messages.success(request, f"{person.name} was removed from the protected gallery.")
+    return redirect("console:protected")
+
+
+@reviewer_required
+def protected_photo(request: HttpRequest, photo_id: int) -> FileResponse:
+    """A protected person's photo, streamed only to reviewers."""
+    photo = ProtectedPersonPhoto.objects.filter(id=photo_id).first()
+    if photo is None:
+        raise Http404("No such photo.")
+    return _stream(photo.photo, "image/png")
