@@ -96,7 +96,7 @@ def reviewer_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
-            return redirect(f"{reverse('console:login')}?next={request.path}")
+            return auth_views.redirect_to_login(request.get_full_path(), reverse("console:login"))
         if not getattr(user, "is_reviewer", False):
             return render(request, "console/refused.html", status=403)
         return view(request, *args, **kwargs)

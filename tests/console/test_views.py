@@ -31,7 +31,7 @@ def _login(client: Client, username: str, password: str) -> object:
 def test_anonymous_visitor_is_sent_to_login(path: str) -> None:
     response = Client().get(path)
     assert response.status_code == 302
-    assert response["Location"].startswith(f"{LOGIN}?next=")
+    assert response["Location"] == f"{LOGIN}?next={path}"
 
 
 def test_reviewer_signs_in_with_a_password_and_lands_on_the_queue(rita: User) -> None:
@@ -60,7 +60,8 @@ def test_partner_member_with_a_session_is_refused(mallory: User) -> None:
 
 def test_deactivated_reviewer_is_refused(rita: User, rita_client: Client) -> None:
     User.objects.filter(pk=rita.pk).update(is_active=False)
-    assert rita_client.get("/console/").status_code in (302, 403)
+    # Django drops the session of an inactive user, so the console sees an anonymous visitor.
+    assert rita_client.get("/console/").status_code == 302
 
 
 def test_login_form_carries_a_csrf_token() -> None:
