@@ -63,6 +63,7 @@ class AuditFilterForm(forms.Form):
     event_type = forms.CharField(required=False, max_length=64, help_text='End with "." for a prefix: job.')
     path = forms.CharField(required=False, max_length=500, help_text="Prefix of the request path")
     status = forms.CharField(required=False, max_length=3, help_text="e.g. 403 or 4xx")
+    request_id = forms.CharField(required=False, max_length=64, label="Request id")
 
     def clean_status(self) -> str:
         value = self.cleaned_data["status"].strip().lower()
@@ -79,7 +80,8 @@ class AuditFilterForm(forms.Form):
     def filters(self) -> dict[str, Any]:
         """Only the filters that were given, keyed as audit_search names them."""
         data = self.cleaned_data
-        out: dict[str, Any] = {k: data[k] for k in ("since", "until", "partner", "actor", "path") if data.get(k)}
+        names = ("since", "until", "partner", "actor", "path", "request_id")
+        out: dict[str, Any] = {k: data[k] for k in names if data.get(k)}
         if data.get("event_type"):
             out["event_type"] = data["event_type"]
         status = data.get("status")

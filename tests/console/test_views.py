@@ -374,3 +374,11 @@ def test_verifying_an_empty_file_is_a_form_error(rita_client: Client) -> None:
 
     response = rita_client.post("/console/verify", {"file": SimpleUploadedFile("x.mp4", b"", "video/mp4")})
     assert response.status_code == 400
+
+
+def test_one_request_is_opened_by_its_id(rita_client: Client, alice: PartnerActor) -> None:
+    request_id = alice.client.get("/v1/partner")["X-Request-ID"]
+    alice.client.get("/v1/partner")
+    response = rita_client.get("/console/audit", {"request_id": request_id})
+    assert {e.request_id for e in response.context["page"]} == {request_id}
+    assert f"?request_id={request_id}" in response.content.decode()
