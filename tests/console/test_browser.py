@@ -117,3 +117,12 @@ def test_reviewer_searches_the_audit_log_and_verifies_the_chain(page: Any) -> No
     _shot(page, "audit-search")
     page.get_by_role("button", name="Verify chain").click()
     assert "Chain intact" in page.locator(".result").inner_text()
+
+
+def test_reviewer_sees_the_usage_chart(page: Any, material: ReviewMaterial) -> None:
+    page.get_by_role("link", name="Usage").click()
+    chart = page.locator("svg.chart")
+    # The job in review counts as "other" today: one bar, with its day and outcome as a tooltip.
+    assert chart.locator("rect").count() == 1
+    assert "1 other" in chart.locator("rect title").text_content()
+    _shot(page, "usage")
