@@ -10,7 +10,7 @@ from django.test import Client
 
 from accounts import audit
 from accounts.models import AuditEntry, Partner, PartnerStatus, User
-from generation.models import JobStatus
+from generation.models import Job, JobStatus
 from moderation.models import ConsentStatus
 from tests.conftest import PartnerActor, make_partner, tiny_mp4
 from tests.console.conftest import REVIEWER_PASSWORD, ReviewMaterial
@@ -382,3 +382,24 @@ def test_one_request_is_opened_by_its_id(rita_client: Client, alice: PartnerActo
     response = rita_client.get("/console/audit", {"request_id": request_id})
     assert {e.request_id for e in response.context["page"]} == {request_id}
     assert f"?request_id={request_id}" in response.content.decode()
+
+
+def test_verifying_a_signed_output_shows_its_job_partner_consent_and_trail(
+    rita_client: Client, material: ReviewMaterial
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from provenance import credentials, signing
+
+    job = material.job
+    Job.objects.filter(id=job.id).update(watermark_id="c0ffee00")
+    audit.record("job.succeeded", target=job, partner_id=job.partner_id, actor="system")
+    manifest = signing.manifest_for(job_id=str(job.id), watermark_id="c0ffee00", duration_s=1.0, engine_version="t",
+                                    policy_version="p", generator_version="0.1.0")  # fmt: skip
+    signed = signing.sign_bytes(tiny_mp4(), mime="video/mp4", manifest=manifest, credentials=credentials.credentials())
+    response = rita_client.post("/console/verify", {"file": SimpleUploadedFile("leak.mp4", signed, "video/mp4")})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "trusted" in body and f'href="/console/jobs/{job.id}"' in body
+    assert "Alice Learning" in body and "Ada Teacher" in body and "needs_review" in body
+    assert "job.succeeded" in body
