@@ -206,7 +206,8 @@ def consent_detail(request: HttpRequest, consent_id: str) -> HttpResponse:
             except DomainError as exc:
                 _refusal(request, exc)
                 return redirect("console:consent", consent_id=consent.id)
-            messages.success(request, f"Consent for {consent.subject.display_name} {form.cleaned_data['decision']}d.")
+            verdict = "approved" if form.approve else "rejected"
+            messages.success(request, f"Consent for {consent.subject.display_name} {verdict}.")
             return redirect("console:queue")
         status = 400
     checks = (consent.verification_report or {}).get("checks", {})
@@ -272,7 +273,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
             except DomainError as exc:
                 _refusal(request, exc)
                 return redirect("console:job", job_id=job.id)
-            messages.success(request, f"Job {job.id} {form.cleaned_data['decision']}d.")
+            messages.success(request, f"Job {job.id} {'approved' if form.approve else 'rejected'}.")
             return redirect("console:queue")
         status = 400
     report = job.screening_report or {}
