@@ -4,14 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo install install-engine install-test test lint format bench clean
+.PHONY: demo install install-engine install-test install-browser test lint format bench clean
 
 ## First command: install on the embedded defaults and run the service (web + worker), showing it working.
 demo: install install-engine
 	$(PY) manage.py demo
 
 ## Second command: install what the tests need and run the whole suite (ruff first).
-test: install-test lint
+test: install-test install-browser lint
 	$(PY) -m pytest
 
 $(VENV)/bin/python:
@@ -40,6 +40,10 @@ install-test: $(VENV)/.test-installed
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.service-installed $(VENV)/.engine-installed
 	$(PIP) -e ".[test]"
 	touch $@
+
+## The console's browser tests drive Debian's Chromium (never `playwright install`, which downloads browsers).
+install-browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; fi
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "moderation",
     "provenance",
     "gpu_worker",
+    "console",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ urlpatterns = [
     path("revoke/<str:token>", revoke_page, name="revoke"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("console/", include("console.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,472 @@
+"""The reviewer console: thin server-rendered views over the apps' selectors and services."""
+
+from __future__ import annotations
+
+import mimetypes
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import audit, selectors, services
+from accounts.errors import DomainError, NotFound
+from accounts.middleware import client_ip
+from accounts.models import Partner, PartnerStatus
+from console.forms import (
+    AuditFilterForm,
+    DecisionForm,
+    PartnerActionForm,
+    PartnerLimitsForm,
+    ProtectedPersonForm,
+    ReviewerLoginForm,
+    VerifyUploadForm,
+)
+from generation.models import Job, JobStatus
+from moderation import selectors as moderation_selectors
+from moderation import services as moderation_services
+from moderation.models import Consent, ConsentStatus, ProtectedPerson, ProtectedPersonPhoto
+from provenance.services import verify_upload
+
+View = Callable[..., HttpResponse]
+
+# --- Access ----------------------------------------------------------------------------------------------------
+
+LOGIN_MAX_FAILURES = getattr(settings, "TALKGATE_CONSOLE_LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCK_SECONDS = getattr(settings, "TALKGATE_CONSOLE_LOGIN_LOCK_SECONDS", 15 * 60)
+
+
+def _login_key(request: HttpRequest) -> str:
+    # Per address and username: one attacker cannot lock every reviewer out, nor guess one password from many tabs.
+    username = request.POST.get("username", "").strip().lower()[:150]
+    return f"console-login-failures:{client_ip(request) or '-'}:{username}"
+
+
+class LoginView(auth_views.LoginView):
+    """Session login for reviewers, refusing after repeated failures from one address for one username."""
+
+    template_name = "console/login.html"
+    authentication_form = ReviewerLoginForm
+    redirect_authenticated_user = False
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        key = _login_key(request)
+        if cache.get(key, 0) >= LOGIN_MAX_FAILURES:
+            audit.record("console.login_locked", payload={"username": request.POST.get("username", "")[:150]})
+            form = self.get_form()
+            context = self.get_context_data(form=form, locked=True, lock_minutes=LOGIN_LOCK_SECONDS // 60)
+            return render(request, self.template_name, context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: ReviewerLoginForm) -> HttpResponse:
+        key = _login_key(self.request)
+        # add() starts the window on the first failure; incr() never extends it, so a lock always ends.
+        if not cache.add(key, 1, LOGIN_LOCK_SECONDS):
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.add(key, 1, LOGIN_LOCK_SECONDS)
+        return super().form_invalid(form)
+
+    def form_valid(self, form: ReviewerLoginForm) -> HttpResponse:
+        cache.delete(_login_key(self.request))
+        response = super().form_valid(form)
+        audit.record("console.login", actor=f"user:{form.get_user().pk}")
+        return response
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("console:queue")
+
+
+def reviewer_required(view: View) -> View:
+    """Anonymous visitors go to the login page; signed-in non-reviewers are refused."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return auth_views.redirect_to_login(request.get_full_path(), reverse("console:login"))
+        if not getattr(user, "is_reviewer", False):
+            return render(request, "console/refused.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _refusal(request: HttpRequest, exc: DomainError) -> None:
+    messages.error(request, f"{exc.message} ({exc.code})")
+
+
+# --- Queues ----------------------------------------------------------------------------------------------------
+
+
+@reviewer_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """Everything waiting for a reviewer: applications, consents and jobs."""
+    context = {
+        "applications": selectors.partner_list(status=PartnerStatus.APPLIED).order_by("created_at"),
+        "consents": moderation_selectors.review_queue(item_type="consent"),
+        "jobs": moderation_selectors.review_queue(item_type="job"),
+    }
+    return render(request, "console/queue.html", context)
+
+
+@reviewer_required
+def partner_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or None
+    partners = selectors.partner_list(status=status).order_by("name")
+    return render(
+        request, "console/partners.html", {"partners": partners, "status": status, "statuses": PartnerStatus.choices}
+    )
+
+
+_PARTNER_ACTIONS: dict[str, Callable[..., Partner]] = {
+    "approve": lambda p, r, c: services.partner_approve(partner=p, reviewer=r, comment=c),
+    "reject": lambda p, r, c: services.partner_reject(partner=p, reviewer=r, reason=c),
+    "suspend": lambda p, r, c: services.partner_suspend(partner=p, reviewer=r, reason=c),
+    "reinstate": lambda p, r, c: services.partner_reinstate(partner=p, reviewer=r, comment=c),
+}
+
+
+def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
+    try:
+        return getter(**kwargs)
+    except (NotFound, ValueError, ValidationError) as exc:  # ValidationError: a malformed UUID in the URL
+        raise Http404(str(exc)) from exc
+
+
+@reviewer_required
+@require_http_methods(["GET", "POST"])
+def partner_detail(request: HttpRequest, partner_id: str) -> HttpResponse:
+    """One partner: its lifecycle actions (with a reason) and its limits."""
+    partner = _get_or_404(selectors.partner_get, partner_id=partner_id)
+    action_form = PartnerActionForm()
+    limits_form = PartnerLimitsForm(instance=partner)
+    status = 200
+    if request.method == "POST" and "action" in request.POST:
+        action_form = PartnerActionForm(request.POST)
+        if action_form.is_valid():
+            action = action_form.cleaned_data["action"]
+            try:
+                _PARTNER_ACTIONS[action](partner, request.user, action_form.cleaned_data["comment"])
+            except DomainError as exc:
+                _refusal(request, exc)
+            else:
+                messages.success(request, f"{partner.name}: {action} done.")
+            return redirect("console:partner", partner_id=partner.id)
+        status = 400
+    elif request.method == "POST":
+        limits_form = PartnerLimitsForm(request.POST, instance=Partner.objects.get(id=partner.id))
+        if limits_form.is_valid():
+            # Compared with the stored partner, so the audit entry names only what this reviewer changed.
+            changed = {
+                name: value for name, value in limits_form.cleaned_data.items() if value != getattr(partner, name)
+            }
+            if changed:
+                try:
+                    services.partner_set_limits(partner=partner, reviewer=request.user, limits=changed)
+                except DomainError as exc:
+                    _refusal(request, exc)
+                else:
+                    messages.success(request, f"Limits changed: {', '.join(sorted(changed))}.")
+            else:
+                messages.info(request, "No limit changed.")
+            return redirect("console:partner", partner_id=partner.id)
+        status = 400
+    partner.refresh_from_db()
+    context = {"partner": partner, "action_form": action_form, "limits_form": limits_form}
+    return render(request, "console/partner.html", context, status=status)
+
+
+@reviewer_required
+@require_http_methods(["GET", "POST"])
+def consent_detail(request: HttpRequest, consent_id: str) -> HttpResponse:
+    """A consent in review: its evidence video, the verification checks against their thresholds, a decision."""
+    consent: Consent = _get_or_404(moderation_selectors.consent_for_review, consent_id=consent_id)
+    form = DecisionForm()
+    status = 200
+    if request.method == "POST":
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                moderation_services.consent_review(
+                    consent=consent, reviewer=request.user, approve=form.approve, comment=form.cleaned_data["comment"]
+                )
+            except DomainError as exc:
+                _refusal(request, exc)
+                return redirect("console:consent", consent_id=consent.id)
+            verdict = "approved" if form.approve else "rejected"
+            messages.success(request, f"Consent for {consent.subject.display_name} {verdict}.")
+            return redirect("console:queue")
+        status = 400
+    checks = (consent.verification_report or {}).get("checks", {})
+    context = {
+        "consent": consent,
+        "evidence": consent.evidence.first(),
+        "checks": sorted(checks.items()),
+        "in_review": consent.status == ConsentStatus.NEEDS_REVIEW,
+        "form": form,
+    }
+    return render(request, "console/consent.html", context, status=status)
+
+
+@reviewer_required
+def consent_evidence(request: HttpRequest, consent_id: str) -> FileResponse:
+    """The consent recording, streamed only to reviewers (never a public media URL)."""
+    consent: Consent = _get_or_404(moderation_selectors.consent_for_review, consent_id=consent_id)
+    evidence = consent.evidence.first()
+    if evidence is None:
+        raise Http404("This consent has no recording.")
+    return _stream(evidence.recording, "video/mp4")
+
+
+def _stream(name: str, fallback_type: str) -> FileResponse:
+    if not name or not default_storage.exists(name):
+        raise Http404("The file is gone (deleted after retention, or never stored).")
+    content_type = mimetypes.guess_type(name)[0] or fallback_type
+    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+    # Consent recordings and job inputs are personal data: keep them out of shared caches.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _find_job(job_id: str) -> Job | None:
+    try:
+        parsed = uuid.UUID(job_id)
+    except ValueError:
+        return None
+    return Job.objects.select_related("partner", "consent__subject").filter(id=parsed).first()
+
+
+def _job(job_id: str) -> Job:
+    job = _find_job(job_id)
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+@reviewer_required
+@require_http_methods(["GET", "POST"])
+def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    """A job: its inputs, the screening report and, when in review, a decision."""
+    job = _job(job_id)
+    form = DecisionForm()
+    status = 200
+    if request.method == "POST":
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                moderation_services.job_review(
+                    job_id=job.id, reviewer=request.user, approve=form.approve, comment=form.cleaned_data["comment"]
+                )
+            except DomainError as exc:
+                _refusal(request, exc)
+                return redirect("console:job", job_id=job.id)
+            messages.success(request, f"Job {job.id} {'approved' if form.approve else 'rejected'}.")
+            return redirect("console:queue")
+        status = 400
+    report = job.screening_report or {}
+    protected = report.get("protected") or {}
+    protected_person = None
+    if protected.get("closest_person_id"):
+        protected_person = ProtectedPerson.objects.filter(id=protected["closest_person_id"]).first()
+    context = {
+        "job": job,
+        "report": report,
+        "face": report.get("face") or {},
+        "protected": protected,
+        "protected_person": protected_person,
+        "in_review": job.status == JobStatus.NEEDS_REVIEW,
+        "inputs_present": not job.inputs_deleted_at,
+        "form": form,
+    }
+    return render(request, "console/job.html", context, status=status)
+
+
+@reviewer_required
+def job_input(request: HttpRequest, job_id: str, which: str) -> FileResponse:
+    """A job's photo or audio, streamed only to reviewers."""
+    job = _job(job_id)
+    if which == "photo":
+        return _stream(job.photo, "image/png")
+    if which == "audio":
+        return _stream(job.audio, "audio/wav")
+    raise Http404("Unknown input.")
+
+
+# --- Audit -----------------------------------------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 50
+
+
+@reviewer_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Search the audit log; the same filter feeds the export links."""
+    form = AuditFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_bound and form.is_valid():
+        filters = form.filters()
+    entries = selectors.audit_search(filters) if not form.is_bound or form.is_valid() else selectors.audit_search({})
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "invalid": form.is_bound and not form.is_valid(),
+    }
+    return render(request, "console/audit.html", context, status=400 if context["invalid"] else 200)
+
+
+@reviewer_required
+def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
+    """The current filter as CSV or JSON Lines, streamed with the API's own row writer."""
+    # The API's export writer, reused so both exports stay identical (it is private to accounts.apis today).
+    from accounts.apis import _export_rows
+
+    if fmt not in ("csv", "jsonl"):
+        raise Http404("Unknown format.")
+    form = AuditFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "console/audit.html", {"form": form, "invalid": True}, status=400)
+    filters = form.filters() if form.is_bound else {}
+    audit.record("audit.exported", payload={"format": fmt, "filters": {k: str(v) for k, v in filters.items()}})
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    response = StreamingHttpResponse(_export_rows(filters, fmt), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="talkgate-audit.{fmt}"'
+    return response
+
+
+@reviewer_required
+@require_POST
+def audit_verify_chain(request: HttpRequest) -> HttpResponse:
+    """Walk the hash chain now and show the result."""
+    report = audit.verify_chain()
+    audit.record("audit.chain_verified", payload=report.as_dict())
+    return render(request, "console/chain.html", {"report": report})
+
+
+@reviewer_required
+def job_trail(request: HttpRequest) -> HttpResponse:
+    """One job's whole audit trail, oldest first; the job id comes from the lookup form."""
+    job_id = request.GET.get("job", "").strip()
+    job = None
+    entries: list[Any] = []
+    if job_id:
+        job = _find_job(job_id)
+        if job is not None:
+            filters = {"target_type": "generation.job", "target_id": str(job.id)}
+            entries = list(reversed(selectors.audit_search(filters)))
+    context = {"job_id": job_id, "job": job, "entries": entries, "not_found": bool(job_id) and job is None}
+    return render(request, "console/trail.html", context, status=404 if context["not_found"] else 200)
+
+
+# --- Verification lookup ---------------------------------------------------------------------------------------
+
+
+@reviewer_required
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    """Upload a suspect file and see everything a reviewer may see about it."""
+    form = VerifyUploadForm()
+    result = None
+    status = 200
+    if request.method == "POST":
+        form = VerifyUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                actor = f"user:{request.user.pk}"
+                result = verify_upload(fileobj=form.cleaned_data["file"], reviewer=True, actor=actor)
+            except DomainError as exc:
+                form.add_error("file", f"{exc.message} ({exc.code})")
+                status = exc.status if 400 <= exc.status < 500 else 400
+        else:
+            status = 400
+    return render(request, "console/verify.html", {"form": form, "result": result}, status=status)
+
+
+# --- Usage -----------------------------------------------------------------------------------------------------
+
+
+@reviewer_required
+def usage_page(request: HttpRequest) -> HttpResponse:
+    """Per partner or overall: jobs per day by outcome, rejection reasons, seconds, quota use and p95 latency."""
+    from console.usage import bar_chart, usage
+
+    partner = None
+    if request.GET.get("partner"):
+        partner = _get_or_404(selectors.partner_get, partner_id=request.GET["partner"])
+    result = usage(partner_id=partner.id if partner else None)
+    context = {
+        "partner": partner,
+        "partners": selectors.partner_list().order_by("name"),
+        "usage": result,
+        "chart": bar_chart(result),
+        "quota_pct": (
+            round(100 * result.month_seconds / partner.monthly_video_seconds)
+            if partner and partner.monthly_video_seconds
+            else None
+        ),
+    }
+    return render(request, "console/usage.html", context)
+
+
+# --- Protected persons -----------------------------------------------------------------------------------------
+
+
+@reviewer_required
+@require_http_methods(["GET", "POST"])
+def protected_persons(request: HttpRequest) -> HttpResponse:
+    """The protected gallery: enrol someone with photos of their face, list the enrolled with thumbnails."""
+    form = ProtectedPersonForm()
+    status = 200
+    if request.method == "POST":
+        form = ProtectedPersonForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                person = moderation_services.protected_person_create(
+                    name=form.cleaned_data["name"],
+                    notes=form.cleaned_data["notes"],
+                    photos=form.cleaned_data["photos"],
+                    reviewer=request.user,
+                )
+            except DomainError as exc:
+                form.add_error("photos", f"{exc.message} ({exc.code})")
+                status = 400
+            else:
+                messages.success(request, f"{person.name} is now protected.")
+                return redirect("console:protected")
+        else:
+            status = 400
+    people = ProtectedPerson.objects.filter(active=True).prefetch_related("photos").order_by("name")
+    return render(request, "console/protected.html", {"form": form, "people": people}, status=status)
+
+
+@reviewer_required
+@require_POST
+def protected_person_remove(request: HttpRequest, person_id: str) -> HttpResponse:
+    person = _get_or_404(moderation_selectors.protected_person_get, person_id=person_id)
+    moderation_services.protected_person_remove(person=person, reviewer=request.user)
+    messages.success(request, f"{person.name} was removed from the protected gallery.")
+    return redirect("console:protected")
+
+
+@reviewer_required
+def protected_photo(request: HttpRequest, photo_id: int) -> FileResponse:
+    """A protected person's photo, streamed only to reviewers."""
+    photo = ProtectedPersonPhoto.objects.filter(id=photo_id).first()
+    if photo is None:
+        raise Http404("No such photo.")
+    return _stream(photo.photo, "image/png")
