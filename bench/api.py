@@ -65,21 +65,6 @@ def _small_inputs() -> tuple[bytes, bytes]:
     return photo.getvalue(), audio.getvalue()
 
 
-def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    out = io.BytesIO()
-    for name, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    for name, (filename, data) in files.items():
-        out.write(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n".encode()
-        )
-        out.write(data + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
-
-
 def _setup() -> tuple[str, str, str]:
     """A partner with generous limits, a key, a verified consent and one job to read back."""
     import django
@@ -163,6 +148,7 @@ def main() -> None:
     env = _env(data_dir)
     os.environ.update(env)
     token, consent_id, job_id = _setup()
+    from accounts.management.commands.demo import encode_multipart  # after django.setup() in _setup()
     photo, audio = _small_inputs()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "2", "--bind",
@@ -177,7 +163,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         auth = {"Authorization": f"Bearer {token}"}
-        body, content_type = _multipart(
+        body, content_type = encode_multipart(
             {"consent_id": consent_id, "size": "256"}, {"photo": ("p.png", photo), "audio": ("a.wav", audio)}
         )
         cases = [

@@ -450,3 +450,17 @@ def consents_expire(*, now: datetime | None = None) -> int:
                 _consent_event(consent, ConsentStatus.EXPIRED)
                 expired += 1
     return expired
+
+
+def consent_send_to_review(*, consent: Consent, note: str, actor: str) -> Consent:
+    """Hand a pending capture to a reviewer without a recording (e.g. the subject cannot record one)."""
+    with transaction.atomic():
+        moved = Consent.objects.filter(id=consent.id, status=ConsentStatus.PENDING).update(
+            status=ConsentStatus.NEEDS_REVIEW, reason_codes=["sent_to_review"], updated_at=timezone.now()
+        )
+        if not moved:
+            raise Conflict(f"The consent is {consent.status}.", code="consent_not_pending")
+        audit.record("consent.sent_to_review", target=consent, partner_id=consent.partner_id, actor=actor,
+                     payload={"note": note[:500]})  # fmt: skip
+    consent.refresh_from_db()
+    return consent

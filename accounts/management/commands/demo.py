@@ -2,38 +2,75 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import PARTNER_SCOPES, Partner, PartnerStatus, Role, UseCase, User
 
 DEMO_PARTNER = "Demo Partner (demo)"
 DEMO_REVIEWER = "demo-reviewer"
+# Real material bundled with the repository (licences in tests/fixtures/engine/LICENSES.md).
+DEMO_PHOTO = "tests/fixtures/engine/grace_hopper.jpg"
+DEMO_SPEECH = "tests/fixtures/engine/espeak_peter.wav"
 
 
-def _http(method: str, url: str, token: str | None = None, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
+def encode_multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body and its content type (the standard library has no encoder)."""
+    boundary = uuid.uuid4().hex
+    out = io.BytesIO()
+    for name, value in fields.items():
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, (filename, data) in files.items():
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+        )
+        out.write(data + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def _http(
+    method: str,
+    url: str,
+    token: str | None = None,
+    body: dict[str, Any] | None = None,
+    multipart: tuple[dict[str, str], dict[str, tuple[str, bytes]]] | None = None,
+    raw: bool = False,
+) -> tuple[int, Any]:
+    data, content_type = None, None
+    if body is not None:
+        data, content_type = json.dumps(body).encode(), "application/json"
+    elif multipart is not None:
+        data, content_type = encode_multipart(*multipart)
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - a URL we built, on localhost
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
+    if content_type:
+        request.add_header("Content-Type", content_type)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null")
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            payload = response.read()
+            return response.status, payload if raw else json.loads(payload or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
 
@@ -44,6 +81,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("TALKGATE_PORT", "8000")))
         parser.add_argument("--check", action="store_true", help="Show it working, then stop (no serving).")
+        parser.add_argument("--no-generation", action="store_true", help="Skip the end-to-end generation.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         port = options["port"]
@@ -70,6 +108,11 @@ class Command(BaseCommand):
                 f"  curl -s -H 'Authorization: Bearer {reviewer_token}' '{base}/v1/review/audit?page_size=5'"
             )
             self.stdout.write(f"\nGET /v1/partner answered 200: {json.dumps(me['partner'])}")
+            if not options["no_generation"]:
+                self._generate(base, token)
+            password = self._console_password()
+            self.stdout.write(f"\nReviewer console: {base}/console/  (login {DEMO_REVIEWER} / {password}, demo only)")
+            self.stdout.write(f"Verify any file:  {base}/verify")
             if options["check"]:
                 return
             self.stdout.write("\nServing; press Ctrl-C to stop.")
@@ -107,6 +150,74 @@ class Command(BaseCommand):
             partner=partner, name="demo", scopes=list(PARTNER_SCOPES), created_by="manage.py demo"
         )
         return token
+
+    def _generate(self, base: str, token: str) -> None:
+        """Subject, consent, generation, download and verification, all through the public API."""
+        from moderation import services as moderation
+        from moderation.models import Consent
+
+        root = Path(settings.BASE_DIR)
+        photo, speech = (root / DEMO_PHOTO).read_bytes(), (root / DEMO_SPEECH).read_bytes()
+        self.stdout.write("\nEnd to end, through the public API:")
+        status, subject = _http("POST", f"{base}/v1/subjects", token,
+                                multipart=({"display_name": "Grace Hopper (DEMO subject)", "kind": "person"},
+                                           {"photos": ("grace_hopper.jpg", photo)}))  # fmt: skip
+        self._expect(status, 201, "POST /v1/subjects", subject)
+        now = timezone.now()
+        status, consent = _http("POST", f"{base}/v1/subjects/{subject['id']}/consents", token, body={
+            "use_case": "education", "valid_from": now.isoformat(),
+            "valid_until": (now + timedelta(days=30)).isoformat(), "max_generations": 10,
+        })  # fmt: skip
+        self._expect(status, 201, "POST /v1/subjects/{id}/consents", consent)
+        # DEMO ONLY: nobody can record the statement here, so the capture goes to review and the demo reviewer
+        # approves it through the same review service a real reviewer uses (both steps are audited as demo).
+        record = Consent.objects.get(id=consent["id"])
+        moderation.consent_send_to_review(consent=record, note="DEMO: no recording made", actor="manage.py demo")
+        moderation.consent_review(consent=record, reviewer=self._reviewer(), approve=True,
+                                  comment="DEMO ONLY: approved without a recording by the demo reviewer")  # fmt: skip
+        self.stdout.write(f"  subject {subject['id']}, consent {consent['id']} (DEMO: approved by the demo reviewer)")
+        inputs = {"photo": ("grace_hopper.jpg", photo), "audio": ("speech.wav", speech)}
+        fields = {"consent_id": consent["id"], "size": "512", "seed": "7"}
+        status, job = _http("POST", f"{base}/v1/generations", token, multipart=(fields, inputs))
+        self._expect(status, 202, "POST /v1/generations", job)
+        deadline = time.monotonic() + 600
+        last = ""
+        while time.monotonic() < deadline:
+            status, job = _http("GET", f"{base}/v1/generations/{job['id']}", token)
+            line = f"  job {job['id']}: {job['status']} {job['progress']}%"
+            if line != last:
+                self.stdout.write(line)
+                last = line
+            if job["status"] in ("succeeded", "failed", "rejected", "cancelled", "revoked"):
+                break
+            time.sleep(1)
+        if job["status"] != "succeeded":
+            raise CommandError(f"the demo job ended {job['status']}: {job['reason_codes']} {job['error']}")
+        status, video = _http("GET", f"{base}/v1/generations/{job['id']}/video", token, raw=True)
+        self._expect(status, 200, "GET /v1/generations/{id}/video", None)
+        out = Path(settings.DATA_DIR) / "demo" / "talkgate-demo.mp4"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(video)
+        status, check = _http("POST", f"{base}/v1/verify", multipart=({}, {"file": ("demo.mp4", video)}))
+        self._expect(status, 200, "POST /v1/verify", check)
+        mark = check["watermark"] or {}
+        self.stdout.write(f"  video: {out}  ({len(video) // 1024} KiB)")
+        self.stdout.write(f"  verify: C2PA {check['c2pa']['state']}, watermark "
+                          f"{'found' if mark.get('detected') else 'not found'}, "
+                          f"leads to a Talkgate job: {bool(check['match'])}")  # fmt: skip
+
+    @staticmethod
+    def _expect(status: int, wanted: int, what: str, body: Any) -> None:
+        if status != wanted:
+            raise CommandError(f"{what} answered {status}: {body}")
+
+    def _console_password(self) -> str:
+        """A fresh password for the demo reviewer each run (printed once, demo only)."""
+        password = secrets.token_urlsafe(12)
+        reviewer = self._reviewer()
+        reviewer.set_password(password)
+        reviewer.save(update_fields=["password"])
+        return password
 
     def _reviewer(self) -> User:
         user = User.objects.filter(username=DEMO_REVIEWER).first()
