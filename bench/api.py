@@ -149,6 +149,7 @@ def main() -> None:
     os.environ.update(env)
     token, consent_id, job_id = _setup()
     from accounts.management.commands.demo import encode_multipart  # after django.setup() in _setup()
+
     photo, audio = _small_inputs()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "2", "--bind",
