@@ -1,6 +1,6 @@
 """Watermark benchmark: invisible-watermark's methods vs. Talkgate's scheme, same clips, same attacks, one table.
 
-    python bench/watermark.py --quick          # ~5-6 minutes on the shared 2-core CPU
+    python bench/watermark.py --quick          # ~4.5 minutes on the shared 2-core CPU
     python bench/watermark.py --clips 100      # the full run (long)
 
 Each clip is 4 s of a real photo (scikit-image samples) moving like a talking portrait, 512x512 at 25 fps. A method
