@@ -1,6 +1,6 @@
 """Watermark benchmark: invisible-watermark's methods vs. Talkgate's scheme, same clips, same attacks, one table.
 
-    python bench/watermark.py --quick          # a few minutes
+    python bench/watermark.py --quick          # ~4.5 minutes on the shared 2-core CPU
     python bench/watermark.py --clips 100      # the full run (long)
 
 Each clip is 4 s of a real photo (scikit-image samples) moving like a talking portrait, 512x512 at 25 fps. A method
@@ -187,11 +187,11 @@ def main() -> None:
     ap.add_argument("--null", type=int, default=1000, help="unmarked clips + images for the false-positive count")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (the bench machine is shared)")
-    ap.add_argument("--quick", action="store_true", help="4 clips, 1 short rivaGan clip, 60 unmarked items")
+    ap.add_argument("--quick", action="store_true", help="3 clips, one 2-frame rivaGan clip, 40 unmarked items")
     ap.add_argument("--calibrate", action="store_true", help="also print the unmarked score distribution")
     args = ap.parse_args()
     if args.quick:
-        args.clips, args.riva_clips, args.riva_frames, args.null = 4, 1, 6, 60
+        args.clips, args.riva_clips, args.riva_frames, args.null = 3, 1, 2, 40
         args.baseline_detect_frames = 10
     torch.set_num_threads(args.threads)
     methods = [m for m in args.methods.split(",") if m]
