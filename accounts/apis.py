@@ -5,10 +5,6 @@ Views are thin: validate with a serializer, call one service or selector, render
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -22,7 +18,8 @@ from rest_framework.views import APIView
 
 from accounts import audit, selectors, services
 from accounts.authentication import partner_of
-from accounts.models import AuditEntry, Partner, Scope
+from accounts.export import export_response
+from accounts.models import Partner, Scope
 from accounts.pagination import Cursor, IdCursor
 from accounts.permissions import IsReviewer, PartnerScope
 from accounts.serializers import (
@@ -284,41 +281,6 @@ class AuditSearchApi(APIView):
         return paginator.get_paginated_response(AuditEntryOut(page, many=True).data)
 
 
-_CSV_FIELDS = list(AuditEntryOut.Meta.fields)
-
-
-def _csv_cell(value: Any) -> str:
-    text = (
-        json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else ("" if value is None else str(value))
-    )
-    # Spreadsheets execute cells that start with these; reviewers open exports in them.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _export_rows(filters: dict[str, Any], fmt: str) -> Iterator[str]:
-    qs = selectors.audit_search(filters)
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(_CSV_FIELDS)
-        yield buffer.getvalue()
-    last_id: int | None = None
-    while True:
-        # Keyset batches keep memory flat however large the export is.
-        batch_qs = qs if last_id is None else qs.filter(id__lt=last_id)
-        batch: list[AuditEntry] = list(batch_qs[:1000])
-        if not batch:
-            return
-        for row in AuditEntryOut(batch, many=True).data:
-            if fmt == "csv":
-                buffer = io.StringIO()
-                csv.writer(buffer).writerow([_csv_cell(row[f]) for f in _CSV_FIELDS])
-                yield buffer.getvalue()
-            else:
-                yield json.dumps(row, sort_keys=True, default=str) + "\n"
-        last_id = batch[-1].id
-
-
 class AuditExportApi(APIView):
     """Export the filtered audit log as JSON Lines (default) or CSV, streamed."""
 
@@ -332,11 +294,7 @@ class AuditExportApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         filters = _valid(AuditFilterIn, request.query_params)
         fmt = filters.pop("format", "jsonl")
-        audit.record("audit.exported", payload={"format": fmt, "filters": {k: str(v) for k, v in filters.items()}})
-        content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
-        response = StreamingHttpResponse(_export_rows(filters, fmt), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="talkgate-audit.{fmt}"'
-        return response
+        return export_response(filters, fmt)
 
 
 class AuditVerifyApi(APIView):

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import audit, selectors, services
 from accounts.errors import DomainError, NotFound
+from accounts.export import export_response
 from accounts.middleware import client_ip
 from accounts.models import Partner, PartnerStatus
 from console.forms import (
@@ -332,21 +333,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 @reviewer_required
 def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
-    """The current filter as CSV or JSON Lines, streamed with the API's own row writer."""
-    # The API's export writer, reused so both exports stay identical (it is private to accounts.apis today).
-    from accounts.apis import _export_rows
-
+    """The current filter as CSV or JSON Lines, streamed by the same writer as the API's export."""
     if fmt not in ("csv", "jsonl"):
         raise Http404("Unknown format.")
     form = AuditFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return render(request, "console/audit.html", {"form": form, "invalid": True}, status=400)
-    filters = form.filters() if form.is_bound else {}
-    audit.record("audit.exported", payload={"format": fmt, "filters": {k: str(v) for k, v in filters.items()}})
-    content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
-    response = StreamingHttpResponse(_export_rows(filters, fmt), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="talkgate-audit.{fmt}"'
-    return response
+    return export_response(form.filters() if form.is_bound else {}, fmt)
 
 
 @reviewer_required
