@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import numpy as np
-from django.conf import settings
 from PIL import Image
 
 from accounts.errors import DomainError
@@ -18,7 +16,7 @@ def photo_array(data: bytes) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def single_embedding(data: bytes, *, face_index: int | None = None, what: str = "photo") -> tuple[list[float], Any]:
+def single_embedding(data: bytes, *, face_index: int | None = None, what: str = "photo") -> list[float]:
     """The embedding of the one face in the photo (or the chosen one); coded errors otherwise."""
     from moderation.verification import FaceError, get_face_model
 
@@ -27,16 +25,11 @@ def single_embedding(data: bytes, *, face_index: int | None = None, what: str = 
         embedding = model.single_face_embedding(photo_array(data), face_index=face_index)
     except FaceError as exc:
         raise DomainError(f"The {what}: {exc.message}.", code=exc.code) from exc
-    return [float(v) for v in embedding], []
+    return [float(v) for v in embedding]
 
 
 def min_distance(embedding: list[float], references: list[list[float]]) -> float:
-    """The smallest euclidean distance from one embedding to a set (dlib's scale: same person below ~0.6)."""
-    if not references:
-        return float("inf")
-    refs = np.asarray(references, dtype=np.float64)
-    return float(np.min(np.linalg.norm(refs - np.asarray(embedding, dtype=np.float64), axis=1)))
+    """The smallest distance from one embedding to a set (dlib's scale: same person below ~0.6); inf if empty."""
+    from moderation.verification import FaceModel
 
-
-def match_threshold() -> float:
-    return settings.TALKGATE_FACE_MATCH_THRESHOLD
+    return min((FaceModel.distance(np.asarray(embedding), np.asarray(r)) for r in references), default=float("inf"))

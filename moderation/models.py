@@ -40,7 +40,6 @@ class SubjectReference(models.Model):
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="references")
     photo = models.CharField(max_length=300, help_text="Storage name")
     embedding = models.JSONField()
-    face_box = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -69,14 +69,14 @@ def _check_face(consent: Consent, photo_name: str, face_index: int | None, repor
     with storage.local_copy(photo_name) as path:
         data = path.read_bytes()
     try:
-        embedding, box = faces.single_embedding(data, face_index=face_index, what="job photo")
+        embedding = faces.single_embedding(data, face_index=face_index, what="job photo")
     except DomainError as exc:
         report["face"] = {"error": exc.code}
         return [exc.code]
     references = [r.embedding for r in consent.subject.references.all()]
     distance = faces.min_distance(embedding, references)
     threshold = settings.TALKGATE_FACE_MATCH_THRESHOLD
-    report["face"] = {"box": box, "distance": round(distance, 4), "threshold": threshold,
+    report["face"] = {"distance": round(distance, 4), "threshold": threshold,
                       "matches_subject": distance <= threshold}  # fmt: skip
     codes = [] if distance <= threshold else ["face_mismatch"]
     # The protected gallery: a public figure's likeness is blocked unless a reviewer approved this very person.

@@ -52,7 +52,7 @@ def _consent_event(consent: Consent, status: str) -> None:
 # --- Subjects ------------------------------------------------------------------------------------------------
 
 
-def _embed_photos(photos: list[IO[bytes]], owner: str) -> list[tuple[bytes, list[float], Any]]:
+def _embed_photos(photos: list[IO[bytes]], owner: str) -> list[tuple[bytes, list[float]]]:
     """Check each photo, then embed its one face; the error names which photo failed."""
     if not photos:
         raise DomainError("Give at least one reference photo.", code="photos_required")
@@ -62,11 +62,11 @@ def _embed_photos(photos: list[IO[bytes]], owner: str) -> list[tuple[bytes, list
     for index, fileobj in enumerate(photos):
         try:
             checked = inputs.check_photo(fileobj)
-            embedding, box = faces.single_embedding(checked.png, what=f"{owner} photo {index + 1}")
+            embedding = faces.single_embedding(checked.png, what=f"{owner} photo {index + 1}")
         except DomainError as exc:
             exc.details = {"photo_index": index}
             raise
-        embedded.append((checked.png, embedding, box))
+        embedded.append((checked.png, embedding))
     return embedded
 
 
@@ -76,14 +76,14 @@ def subject_create(*, partner: Partner, display_name: str, kind: str, photos: li
     subject_id = uuid.uuid4()
     names = [
         storage.save_bytes(storage.input_name(partner.id, f"subject-{subject_id}", f"ref-{i}.png"), png)
-        for i, (png, _, _) in enumerate(embedded)
+        for i, (png, _) in enumerate(embedded)
     ]
     try:
         with transaction.atomic():
             subject = Subject.objects.create(id=subject_id, partner=partner, display_name=display_name, kind=kind)
             SubjectReference.objects.bulk_create(
-                SubjectReference(subject=subject, photo=name, embedding=emb, face_box=box)
-                for name, (_, emb, box) in zip(names, embedded, strict=True)
+                SubjectReference(subject=subject, photo=name, embedding=emb)
+                for name, (_, emb) in zip(names, embedded, strict=True)
             )
             audit.record("subject.created", target=subject, partner_id=partner.id,
                          payload={"kind": kind, "references": len(names)})  # fmt: skip
@@ -395,12 +395,12 @@ def protected_person_create(*, name: str, notes: str, photos: list[IO[bytes]], r
     """Enrol someone in the protected gallery with photos of their face."""
     embedded = _embed_photos(photos, "protected person")
     person_id = uuid.uuid4()
-    names = [storage.save_bytes(f"protected/{person_id}/photo-{i}.png", png) for i, (png, _, _) in enumerate(embedded)]
+    names = [storage.save_bytes(f"protected/{person_id}/photo-{i}.png", png) for i, (png, _) in enumerate(embedded)]
     with transaction.atomic():
         person = ProtectedPerson.objects.create(id=person_id, name=name, notes=notes, created_by=reviewer)
         ProtectedPersonPhoto.objects.bulk_create(
             ProtectedPersonPhoto(person=person, photo=n, embedding=emb)
-            for n, (_, emb, _) in zip(names, embedded, strict=True)
+            for n, (_, emb) in zip(names, embedded, strict=True)
         )
         audit.record("protected_person.enrolled", target=person, actor=f"user:{reviewer.pk}",
                      payload={"name": name, "photos": len(names)})  # fmt: skip

@@ -129,7 +129,7 @@ def reference_embedding(name: str = "grace_hopper.jpg") -> list[float]:
 
     # The astronaut portrait has a second, tiny "face" on a patch: take the largest.
     face_index = 0 if name == "astronaut.jpg" else None
-    return faces.single_embedding(check_photo(io.BytesIO(photo_bytes(name))).png, face_index=face_index)[0]
+    return faces.single_embedding(check_photo(io.BytesIO(photo_bytes(name))).png, face_index=face_index)
 
 
 def make_consent(
