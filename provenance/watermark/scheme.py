@@ -26,12 +26,29 @@ BAND = (0.05, 0.2)
 # Share of the pattern's energy that goes to the sync pattern (finds scale and offset) vs. the payload.
 SYNC_SHARE = 0.2
 PATTERN_SEED = 0x7A1C_6A7E
-DEFAULT_STRENGTH = 3.0  # RMS luminance change in 8-bit levels (masking keeps the RMS): PSNR ~= 39 dB
+DEFAULT_STRENGTH = 3.2  # RMS luminance change in 8-bit levels (masking keeps the RMS): PSNR ~= 38.4 dB
 WHITEN_POWER = 0.75  # detector weights each in-band frequency by |X|^-0.75 (partly phase-only)
 HOST_CANCEL = 1.0  # share of the frame's own projection on each pattern that embedding removes
 ACTIVITY_REF = 25.0  # local luminance std (8-bit levels) at which the mask is 1
-MASK_RANGE = (0.1, 3.0)
-_LUMA = torch.tensor([0.299, 0.587, 0.114])
+MASK_RANGE = (0.02, 4.0)
+MASK_POWER = 1.5  # mask = clamped activity ** MASK_POWER
+HP_BLOCK = 16  # block size of the detector's low-pass (its cut-off must sit below BAND[0])
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def _box3(x: torch.Tensor) -> torch.Tensor:
+    # 3x3 box mean (edges replicated) as shifted sums: several times faster on CPU than avg_pool2d.
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    rows = p[..., :, :-2] + p[..., :, 1:-1] + p[..., :, 2:]
+    return (rows[..., :-2, :] + rows[..., 1:-1, :] + rows[..., 2:, :]) / 9.0
+
+
+def _half(y: torch.Tensor) -> torch.Tensor:
+    """(N, H, W) -> (N, 1, ceil(H/2), ceil(W/2)) by 2x2 means (strided slices: cheaper than avg_pool2d)."""
+    x = y[:, None]
+    if x.shape[-2] % 2 or x.shape[-1] % 2:
+        x = F.pad(x, (0, x.shape[-1] % 2, 0, x.shape[-2] % 2), mode="replicate")
+    return (x[..., 0::2, 0::2] + x[..., 1::2, 0::2] + x[..., 0::2, 1::2] + x[..., 1::2, 1::2]) * 0.25
 
 
 # After a downscale by s, nothing above the new Nyquist frequency (0.5 cycles per new pixel, i.e. 0.5*s in the
@@ -69,13 +86,13 @@ class OwnEmbedder:
         wm_id: str,
         strength: float | None = None,
         device: str | torch.device | None = None,
-        host_cancel: float = HOST_CANCEL,
+        host_cancel: float | None = None,
         masking: bool = True,
     ):
         self.wm_id = wm_id
         self.strength = DEFAULT_STRENGTH if strength is None else float(strength)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.host_cancel = host_cancel
+        self.host_cancel = HOST_CANCEL if host_cancel is None else host_cancel
         self.masking = masking
         signs = torch.from_numpy(1.0 - 2.0 * payload.encode_id(wm_id).astype(np.float32))
         # Wanted detector response of each pattern, sync first: the sync gets SYNC_SHARE of the energy.
@@ -91,14 +108,17 @@ class OwnEmbedder:
 
     def _mask(self, y: torch.Tensor) -> torch.Tensor:
         # Perceptual masking: less pattern on flat areas (where noise is visible and SSIM suffers), more on texture.
-        # Activity is measured on a 4x subsampled luminance: cheap, and a mask needs no detail.
-        small = y[:, None, ::4, ::4]
-        mu = F.avg_pool2d(small, 5, stride=1, padding=2, count_include_pad=False)
-        var = F.avg_pool2d(small * small, 5, stride=1, padding=2, count_include_pad=False) - mu * mu
-        w = (var.clamp_min(0).sqrt() / ACTIVITY_REF).clamp(MASK_RANGE[0], MASK_RANGE[1])
+        # Activity is the local std over ~6x6 pixels (about SSIM's 7x7 window) on a 2x subsampled luminance, and
+        # the mask grows faster than linearly with it: SSIM punishes noise in flat windows far more than in busy
+        # ones, and busy areas also keep the pattern best through a codec.
+        h, w = y.shape[1:]
+        small = _half(y)
+        mu, mean_sq = _box3(small), _box3(small * small)
+        act = (mean_sq - mu * mu).clamp_min(0).sqrt() / ACTIVITY_REF
+        m = act.clamp(MASK_RANGE[0], MASK_RANGE[1]).pow(MASK_POWER)
         # Normalise to unit mean square: `strength` is then the RMS luminance change of every frame (PSNR fixed).
-        w = w / w.pow(2).mean(dim=(2, 3), keepdim=True).sqrt()
-        return F.interpolate(w, size=y.shape[1:], mode="bilinear", align_corners=False)[:, 0]
+        m = m / m.pow(2).mean(dim=(2, 3), keepdim=True).sqrt()
+        return F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
 
     def _amplitudes(self, y: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
         """Per-frame amplitude of each pattern: informed embedding against the detector's own view of the frame.
@@ -109,8 +129,9 @@ class OwnEmbedder:
         energy (sum a_k^2 = strength^2), which keeps quality constant from frame to frame.
         """
         n, h, w = y.shape
-        spec = torch.fft.fft2(_fold(_highpass(y))).reshape(n, -1)[:, self._bins]
-        inv = 1.0 / (spec.abs().pow(WHITEN_POWER) + 1e-6)
+        full = torch.fft.fft2(_fold(_highpass(y)))
+        spec = full.reshape(n, -1)[:, self._bins]
+        inv = _inverse_level(full).reshape(n, -1)[:, self._bins]
         white = spec * inv
         host = torch.einsum("nf,kf->nk", white.real, self._pspec.real) + torch.einsum(
             "nf,kf->nk", white.imag, self._pspec.imag
@@ -139,7 +160,9 @@ class OwnEmbedder:
             raise ValueError("expected uint8 frames shaped (N, H, W, 3)")
         x = x.to(self.device)
         h, w = x.shape[1:3]
-        y = (x.to(torch.float32) * _LUMA.to(self.device)).sum(-1)
+        # Plane by plane: much faster on CPU than a weighted sum over the interleaved channel axis.
+        y = x[..., 0].to(torch.float32) * _LUMA[0] + x[..., 1].to(torch.float32) * _LUMA[1]
+        y += x[..., 2].to(torch.float32) * _LUMA[2]
         weight = self._mask(y) if self.masking else torch.ones_like(y)
         gain = weight.mean(dim=(1, 2)).clamp_min(0.1)
         amps = self._amplitudes(y, gain)
@@ -158,8 +181,13 @@ class OwnEmbedder:
 
 @dataclass
 class Reading:
-    """What the detector found: sync score, scale and offset, soft coded bits and the decoded id (if the CRC holds)."""
+    """What the detector found: scores, scale and offset, soft coded bits and the decoded id (if the CRC holds).
 
+    `score` is the detection statistic: the correlation, in units of its std over all tile offsets, of the whole
+    pattern rebuilt from the decoded bits (sync + payload) with what was read. `sync_z` is the sync pattern's alone.
+    """
+
+    score: float
     sync_z: float
     wm_id: str | None
     bit_accuracy: float
@@ -168,11 +196,16 @@ class Reading:
     soft: np.ndarray = field(repr=False)
 
 
+def _inverse_level(spec: torch.Tensor) -> torch.Tensor:
+    """Per-frequency weight |X|^-WHITEN_POWER of the detector (and of the embedder's model of it)."""
+    return 1.0 / (spec.abs().pow(WHITEN_POWER) + 1e-6)
+
+
 def _whiten(spec: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     # Partial phase-only weighting evens out the host's strong frequencies.
     if WHITEN_POWER == 0:
         return spec * mask
-    return spec * mask / (spec.abs().pow(WHITEN_POWER) + 1e-6)
+    return spec * mask * _inverse_level(spec)
 
 
 def _highpass(img: torch.Tensor) -> torch.Tensor:
@@ -182,7 +215,7 @@ def _highpass(img: torch.Tensor) -> torch.Tensor:
     """
     x = img[None, None] if img.ndim == 2 else img[:, None]
     h, w = x.shape[-2:]
-    low = F.avg_pool2d(x, 16, stride=16, ceil_mode=True)
+    low = F.avg_pool2d(x, HP_BLOCK, stride=HP_BLOCK, ceil_mode=True)
     low = F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
     out = x - low
     return out[0, 0] if img.ndim == 2 else out[:, 0]
@@ -237,37 +270,31 @@ def _peak(surface: torch.Tensor) -> tuple[float, int, int]:
     return z, dy, dx
 
 
-def _finish(soft: np.ndarray, z: float, sx: float, sy: float, dy: int, dx: int) -> Reading:
-    msg = payload.viterbi_decode(soft)
-    recoded = payload.conv_encode(msg)
-    acc = float(np.mean((soft < 0).astype(np.uint8) == recoded))
-    return Reading(z, payload.decode_message(msg), acc, (sx, sy), (dx, dy), soft)
+def _template_conj(code_signs: torch.Tensor) -> torch.Tensor:
+    """Conjugate spectrum of the whole pattern an id with these coded-bit signs embeds (sync + payload)."""
+    sync = math.sqrt(SYNC_SHARE / (1 - SYNC_SHARE) * len(code_signs))
+    weights = torch.cat([torch.tensor([sync]), code_signs.float()])
+    return torch.fft.fft2(torch.einsum("k,khw->hw", weights, patterns())).conj()
 
 
-def _read_at_scale(hp: torch.Tensor, sx: float, sy: float) -> Reading:
-    spectra = _prepare(hp[None], sx, sy)
-    z, dy, dx = _peak(_sync_surfaces(spectra)[0])
-    soft = _bits_at(spectra, dy, dx)[0].double().numpy()
-    return _finish(soft, z, sx, sy, dy, dx)
+def _z_at(surface: torch.Tensor, dy: int, dx: int) -> float:
+    return float((surface[dy, dx] - surface.mean()) / (surface.std() + 1e-12))
 
 
 # Scales tried when searching for a resize: 0.45x to 1.6x in 1.2 % steps (a coarse fold still shows the sync),
 # then refined. Scale here is (size of the suspect frame) / (size of the watermarked frame).
 SCALE_GRID = tuple(float(v) for v in np.exp(np.arange(np.log(0.45), np.log(1.6), 0.012)))
+# Scales whose sync peaks are read in full (best first). After strong compression the true scale's sync peak can
+# be beaten by a chance peak elsewhere in the search; decoding a few candidates lets the payload decide.
+SCALE_CANDIDATES = 3
 
 
 def _sync_z(hp: torch.Tensor, sx: float, sy: float) -> float:
     return _peak(_sync_surfaces(_prepare(hp[None], sx, sy))[0])[0]
 
 
-def _search_scale(ref: torch.Tensor) -> tuple[float, float]:
-    """The (sx, sy) scale at which one high-passed reference image shows the sync most clearly."""
-    best_z, best = _sync_z(ref, 1.0, 1.0), (1.0, 1.0)
-    for s in SCALE_GRID:
-        z = _sync_z(ref, s, s)
-        if z > best_z:
-            best_z, best = z, (s, s)
-    # Refine, also per axis: folding needs the period to a fraction of a pixel over the whole image.
+def _refine(ref: torch.Tensor, best: tuple[float, float], best_z: float) -> tuple[float, float]:
+    # Also per axis: folding needs the period to a fraction of a pixel over the whole image.
     for step in (0.005, 0.002):
         sx0, sy0 = best
         for ex in (-1, 0, 1):
@@ -281,11 +308,100 @@ def _search_scale(ref: torch.Tensor) -> tuple[float, float]:
     return best
 
 
+def _scale_candidates(ref: torch.Tensor, k: int = SCALE_CANDIDATES) -> list[tuple[float, float]]:
+    """The k scales (sx, sy) at which one high-passed reference image shows the sync most clearly, best first.
+
+    Unscaled (1.0) is always a candidate: most suspect copies were never resized.
+    """
+    grid = np.array(SCALE_GRID)
+    zs = np.array([_sync_z(ref, s, s) for s in grid])
+    # Local maxima of the grid only: neighbours of one peak are the same candidate.
+    peaks = [i for i in range(len(grid)) if zs[i] >= zs[max(i - 1, 0)] and zs[i] >= zs[min(i + 1, len(grid) - 1)]]
+    peaks.sort(key=lambda i: -zs[i])
+    out = [(1.0, 1.0)]
+    for i in peaks:
+        if len(out) >= k:
+            break
+        if abs(math.log(grid[i])) > 0.012:
+            out.append(_refine(ref, (float(grid[i]), float(grid[i])), float(zs[i])))
+    return out
+
+
+WEIGHT_FLOOR = 2.0  # per-frame sync strength (z) below which a frame adds nothing
 MAX_FRAMES = 64  # frames read per clip (evenly spaced, key frames always): enough evidence, bounded time
 
 
+def _z_surfaces(corr: torch.Tensor) -> torch.Tensor:
+    corr = corr - corr.mean(dim=(-2, -1), keepdim=True)
+    return corr / (corr.std(dim=(-2, -1), keepdim=True) + 1e-12)
+
+
+def _locate(ref_spectrum: torch.Tensor) -> tuple[int, int]:
+    """Tile offset in one reference: where the sync AND the payload's correlation energy peak together.
+
+    The sync carries a fifth of the energy; after strong compression its peak can drown among chance peaks while
+    the 108 payload patterns, whose signs are unknown here, still show as excess squared correlation.
+    """
+    corr = _z_surfaces(torch.fft.ifft2(ref_spectrum[None] * torch.fft.fft2(patterns()).conj()).real)
+    energy = _z_surfaces(corr[1:].pow(2).sum(0))
+    _, dy, dx = _peak(corr[0] + energy)
+    return dy, dx
+
+
+def _template_z(parts: list[tuple[torch.Tensor, torch.Tensor]], conj: torch.Tensor) -> list[torch.Tensor]:
+    """Per-frame correlation surfaces (z units) of a rebuilt template."""
+    return [_z_surfaces(torch.fft.ifft2(spectra * conj).real) for _, spectra in parts]
+
+
+def _decode(parts: list[tuple[torch.Tensor, torch.Tensor]], dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
+    soft = torch.zeros(payload.CODED_BITS, dtype=torch.float64)
+    for weights, spectra in parts:
+        soft += torch.einsum("b,bk->k", weights, _bits_at(spectra, dy, dx)).double()
+    return soft.numpy(), payload.viterbi_decode(soft.numpy())
+
+
+def _read_at(stack: list[torch.Tensor], ref: torch.Tensor, sx: float, sy: float, batch: int) -> Reading:
+    """Read all frames at one scale: find the offset, weight frames by how clearly they show it, decode."""
+    dy, dx = _locate(_prepare(ref[None], sx, sy)[0])
+    parts: list[tuple[torch.Tensor, torch.Tensor]] = []
+    for i in range(0, len(stack), batch):
+        spectra = _prepare(_highpass(torch.stack(stack[i : i + batch])), sx, sy)
+        # A frame's weight grows with its sync strength at the offset. Frames where the codec let the pattern go
+        # (P-frames moved it along with the content) must count for almost nothing: their payload readings are
+        # the host's, and the host is the same from frame to frame, so it would not average out.
+        z = _sync_surfaces(spectra)[:, dy, dx]
+        weights = torch.ones(1) if len(stack) == 1 else (z - WEIGHT_FLOOR).clamp_min(0.0).pow(2)
+        parts.append((weights, spectra))
+    if float(sum(w.sum() for w, _ in parts)) == 0.0:
+        parts = [(torch.ones_like(w), sp) for w, sp in parts]
+    soft, msg = _decode(parts, dy, dx)
+    # Second pass, decision-directed: the whole pattern the first decode describes is five times the sync's
+    # energy, so it tells much better which frames still carry the mark.
+    if len(stack) > 1:
+        conj = _template_conj(torch.from_numpy(1.0 - 2.0 * payload.conv_encode(msg).astype(np.float64)))
+        zs = [surf[:, dy, dx] for surf in _template_z(parts, conj)]
+        reweighted = [((z - WEIGHT_FLOOR).clamp_min(0.0).pow(2), sp) for z, (_, sp) in zip(zs, parts, strict=True)]
+        if float(sum(w.sum() for w, _ in reweighted)) > 0.0:
+            parts = reweighted
+            soft, msg = _decode(parts, dy, dx)
+    recoded = payload.conv_encode(msg)
+    acc = float(np.mean((soft < 0).astype(np.uint8) == recoded))
+    # Score the whole pattern the decoded bits describe, the same way the sync is scored: weighted correlation
+    # surface of the rebuilt template, z at the found offset. A correct decode scores about twice the sync alone.
+    conj = _template_conj(torch.from_numpy(1.0 - 2.0 * recoded.astype(np.float64)))
+    surfaces = _template_z(parts, conj)
+    surface = sum(torch.einsum("b,bhw->hw", w, surf) for (w, _), surf in zip(parts, surfaces, strict=True))
+    sync = sum(torch.einsum("b,bhw->hw", w, _sync_surfaces(sp)) for w, sp in parts)
+    wm_id = payload.decode_message(msg)
+    return Reading(_z_at(surface, dy, dx), _z_at(sync, dy, dx), wm_id, acc, (sx, sy), (dx, dy), soft)
+
+
 def read_frames(frames: list[np.ndarray], key_frames: list[bool] | None = None, batch: int = 16) -> Reading:
-    """Read the watermark from luminance frames, weighting each frame by how clearly it shows the sync."""
+    """Read the watermark from luminance frames, weighting each frame by how clearly it shows the sync.
+
+    Candidate scales are read best first; the first whose payload passes the CRC wins, otherwise the one with the
+    highest score is returned (not detected). The null calibration covers the whole procedure.
+    """
     flags = list(key_frames or [False] * len(frames))
     keep = set(np.linspace(0, len(frames) - 1, min(len(frames), MAX_FRAMES)).round().astype(int).tolist())
     keep |= {i for i, k in enumerate(flags) if k}
@@ -293,23 +409,12 @@ def read_frames(frames: list[np.ndarray], key_frames: list[bool] | None = None, 
     keys = [t for t, i in zip(stack, sorted(keep), strict=True) if flags[i]] or stack[:1]
     # After strong compression intra-coded frames keep the pattern best: they are the reference for the search.
     ref = _highpass(torch.stack(keys).mean(0))
-    sx, sy = _search_scale(ref)
-    if len(frames) == 1:
-        return _read_at_scale(ref, sx, sy)
-    _, dy0, dx0 = _peak(_sync_surfaces(_prepare(ref[None], sx, sy))[0])
-    total_surface = torch.zeros(TILE, TILE)
-    soft_parts: list[tuple[torch.Tensor, torch.Tensor]] = []
-    for i in range(0, len(stack), batch):
-        spectra = _prepare(_highpass(torch.stack(stack[i : i + batch])), sx, sy)
-        surfaces = _sync_surfaces(spectra)
-        # A frame's weight grows with its sync strength at the reference offset. Frames where the codec let the
-        # pattern go (P-frames moved it along with the content) must count for almost nothing: their payload
-        # readings are the host's, and the host is the same from frame to frame, so it would not average out.
-        weights = (surfaces[:, dy0, dx0] - 2.0).clamp_min(0.0).pow(2)
-        total_surface += torch.einsum("b,bhw->hw", weights, surfaces)
-        soft_parts.append((weights, spectra))
-    z, dy, dx = _peak(total_surface)
-    soft = torch.zeros(payload.CODED_BITS, dtype=torch.float64)
-    for weights, spectra in soft_parts:
-        soft += torch.einsum("b,bk->k", weights, _bits_at(spectra, dy, dx)).double()
-    return _finish(soft.numpy(), z, sx, sy, dy, dx)
+    best: Reading | None = None
+    for sx, sy in _scale_candidates(ref):
+        reading = _read_at(stack, ref, sx, sy, batch)
+        if reading.wm_id is not None:
+            return reading
+        if best is None or reading.score > best.score:
+            best = reading
+    assert best is not None
+    return best

@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 
 from provenance.watermark import Embedder, detect_image, detect_video, testing
+from provenance.watermark import api as wm_api
 from provenance.watermark.media import read_rgb
 
 WM_ID = "5eed1d00"
 OTHER_ID = "b0a7f00d"
 FPS = 25
 
-# Attacks the scheme is measured to survive (docs/watermark.md). CRF 35 and the combined attack are below target:
-# for those the tests below only require that no wrong id ever comes out.
-SURVIVED = [a.name for a in testing.ATTACKS if a.name not in ("crf35", "combined")]
-BELOW_TARGET = ["crf35", "combined"]
+# Attacks the scheme is measured to survive (docs/watermark.md). The combined attack is below target: for it the
+# tests below only require that no wrong id ever comes out.
+SURVIVED = [a.name for a in testing.ATTACKS if a.name != "combined"]
+BELOW_TARGET = ["combined"]
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +51,19 @@ def published_long(long_clip: np.ndarray) -> np.ndarray:
 
 
 def test_embedding_keeps_shape_dtype_and_quality(clip: np.ndarray):
-    from skimage.metrics import peak_signal_noise_ratio
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     marked = Embedder(WM_ID).embed_batch(clip[:8])
     assert marked.shape == clip[:8].shape and marked.dtype == np.uint8
     assert not np.array_equal(marked, clip[:8])
     assert peak_signal_noise_ratio(clip[:8], marked) >= 38.0
+    assert structural_similarity(clip[0], marked[0], channel_axis=2, data_range=255) >= 0.98
+
+
+def test_embedding_odd_sized_frames_works():
+    frames = testing.make_clip(seed=5, n_frames=2, size=301)
+    marked = Embedder(WM_ID).embed_batch(frames)
+    assert marked.shape == frames.shape and not np.array_equal(marked, frames)
 
 
 def test_round_trip_through_h264_recovers_the_id(published: np.ndarray):
@@ -63,6 +71,8 @@ def test_round_trip_through_h264_recovers_the_id(published: np.ndarray):
     assert res.detected
     assert res.watermark_id == WM_ID
     assert res.confidence > 0.999
+    # The score of a correct decode sits far above what unmarked content reaches (calibrated, docs/watermark.md).
+    assert res.score > wm_api.Z_THRESHOLD + 3
     assert res.frames_checked == 2 * FPS
 
 
