@@ -26,7 +26,7 @@ BAND = (0.05, 0.2)
 # Share of the pattern's energy that goes to the sync pattern (finds scale and offset) vs. the payload.
 SYNC_SHARE = 0.2
 PATTERN_SEED = 0x7A1C_6A7E
-DEFAULT_STRENGTH = 3.2  # RMS luminance change in 8-bit levels (masking keeps the RMS): PSNR ~= 38.4 dB
+DEFAULT_STRENGTH = 3.05  # RMS luminance change of every frame in 8-bit levels: PSNR ~= 38.4 dB
 WHITEN_POWER = 0.75  # detector weights each in-band frequency by |X|^-0.75 (partly phase-only)
 HOST_CANCEL = 1.0  # share of the frame's own projection on each pattern that embedding removes
 ACTIVITY_REF = 25.0  # local luminance std (8-bit levels) at which the mask is 1
@@ -120,6 +120,13 @@ class OwnEmbedder:
         m = m / m.pow(2).mean(dim=(2, 3), keepdim=True).sqrt()
         return F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
 
+    def _project(self, spec: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
+        """Detector response (N, K) of each pattern to folded spectra restricted to the band bins."""
+        white = spec * inv
+        return torch.einsum("nf,kf->nk", white.real, self._pspec.real) + torch.einsum(
+            "nf,kf->nk", white.imag, self._pspec.imag
+        )
+
     def _amplitudes(self, y: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
         """Per-frame amplitude of each pattern: informed embedding against the detector's own view of the frame.
 
@@ -132,10 +139,7 @@ class OwnEmbedder:
         full = torch.fft.fft2(_fold(_highpass(y)))
         spec = full.reshape(n, -1)[:, self._bins]
         inv = _inverse_level(full).reshape(n, -1)[:, self._bins]
-        white = spec * inv
-        host = torch.einsum("nf,kf->nk", white.real, self._pspec.real) + torch.einsum(
-            "nf,kf->nk", white.imag, self._pspec.imag
-        )
+        host = self._project(spec, inv)
         g = torch.einsum("nf,kf->nk", inv, self._pabs2) * (h * w / TILE**2) * gain[:, None]
         host = host * self.host_cancel
         t = self._target[None]
@@ -169,7 +173,10 @@ class OwnEmbedder:
         tiles = torch.einsum("nk,khw->nhw", amps, self._pats)
         reps = (math.ceil(h / TILE), math.ceil(w / TILE))
         # The pattern is anchored at the frame's top-left corner; detection recovers the offset after crops.
-        delta = (tiles.repeat(1, *reps)[:, :h, :w] * weight).round_().to(torch.int16)
+        delta = tiles.repeat(1, *reps)[:, :h, :w] * weight
+        # Every frame changes by exactly `strength` RMS luminance levels: PSNR is set here, not by the model.
+        delta *= self.strength / delta.pow(2).mean(dim=(1, 2), keepdim=True).sqrt().clamp_min(1e-6)
+        delta = delta.round_().to(torch.int16)
         # Adding the same value to R, G and B changes luminance by exactly that value and leaves chroma alone.
         out = (x.to(torch.int16) + delta[..., None]).clamp_(0, 255).to(torch.uint8)
         if single:
@@ -287,6 +294,7 @@ SCALE_GRID = tuple(float(v) for v in np.exp(np.arange(np.log(0.45), np.log(1.6),
 # Scales whose sync peaks are read in full (best first). After strong compression the true scale's sync peak can
 # be beaten by a chance peak elsewhere in the search; decoding a few candidates lets the payload decide.
 SCALE_CANDIDATES = 3
+RANKED_PEAKS = 6  # best sync peaks of the grid re-ranked with the payload's energy
 
 
 def _sync_z(hp: torch.Tensor, sx: float, sy: float) -> float:
@@ -309,25 +317,23 @@ def _refine(ref: torch.Tensor, best: tuple[float, float], best_z: float) -> tupl
 
 
 def _scale_candidates(ref: torch.Tensor, k: int = SCALE_CANDIDATES) -> list[tuple[float, float]]:
-    """The k scales (sx, sy) at which one high-passed reference image shows the sync most clearly, best first.
+    """The k scales (sx, sy) at which one high-passed reference image most likely holds the pattern, best first.
 
-    Unscaled (1.0) is always a candidate: most suspect copies were never resized.
+    The sync alone ranks the whole grid; its best local maxima are refined and re-ranked by where the sync and
+    the payload's correlation energy peak together. Unscaled (1.0) is always read first: most suspect copies were
+    never resized.
     """
     grid = np.array(SCALE_GRID)
     zs = np.array([_sync_z(ref, s, s) for s in grid])
     # Local maxima of the grid only: neighbours of one peak are the same candidate.
     peaks = [i for i in range(len(grid)) if zs[i] >= zs[max(i - 1, 0)] and zs[i] >= zs[min(i + 1, len(grid) - 1)]]
-    peaks.sort(key=lambda i: -zs[i])
-    out = [(1.0, 1.0)]
-    for i in peaks:
-        if len(out) >= k:
-            break
-        if abs(math.log(grid[i])) > 0.012:
-            out.append(_refine(ref, (float(grid[i]), float(grid[i])), float(zs[i])))
-    return out
+    peaks = [i for i in sorted(peaks, key=lambda i: -zs[i]) if abs(math.log(grid[i])) > 0.012][:RANKED_PEAKS]
+    refined = [_refine(ref, (float(grid[i]), float(grid[i])), float(zs[i])) for i in peaks]
+    ranked = sorted(refined, key=lambda sc: -_locate(_prepare(ref[None], *sc)[0])[0])
+    return [(1.0, 1.0), *ranked[: k - 1]]
 
 
-WEIGHT_FLOOR = 2.0  # per-frame sync strength (z) below which a frame adds nothing
+WEIGHT_FLOOR = 2.0  # per-frame strength (z) below which a frame adds nothing
 MAX_FRAMES = 64  # frames read per clip (evenly spaced, key frames always): enough evidence, bounded time
 
 
@@ -336,16 +342,16 @@ def _z_surfaces(corr: torch.Tensor) -> torch.Tensor:
     return corr / (corr.std(dim=(-2, -1), keepdim=True) + 1e-12)
 
 
-def _locate(ref_spectrum: torch.Tensor) -> tuple[int, int]:
+def _locate(ref_spectrum: torch.Tensor) -> tuple[float, int, int]:
     """Tile offset in one reference: where the sync AND the payload's correlation energy peak together.
 
     The sync carries a fifth of the energy; after strong compression its peak can drown among chance peaks while
-    the 108 payload patterns, whose signs are unknown here, still show as excess squared correlation.
+    the 108 payload patterns, whose signs are unknown here, still show as excess squared correlation. Returns the
+    combined peak's strength (z units) and the offset.
     """
     corr = _z_surfaces(torch.fft.ifft2(ref_spectrum[None] * torch.fft.fft2(patterns()).conj()).real)
     energy = _z_surfaces(corr[1:].pow(2).sum(0))
-    _, dy, dx = _peak(corr[0] + energy)
-    return dy, dx
+    return _peak(corr[0] + energy)
 
 
 def _template_z(parts: list[tuple[torch.Tensor, torch.Tensor]], conj: torch.Tensor) -> list[torch.Tensor]:
@@ -362,7 +368,7 @@ def _decode(parts: list[tuple[torch.Tensor, torch.Tensor]], dy: int, dx: int) ->
 
 def _read_at(stack: list[torch.Tensor], ref: torch.Tensor, sx: float, sy: float, batch: int) -> Reading:
     """Read all frames at one scale: find the offset, weight frames by how clearly they show it, decode."""
-    dy, dx = _locate(_prepare(ref[None], sx, sy)[0])
+    _, dy, dx = _locate(_prepare(ref[None], sx, sy)[0])
     parts: list[tuple[torch.Tensor, torch.Tensor]] = []
     for i in range(0, len(stack), batch):
         spectra = _prepare(_highpass(torch.stack(stack[i : i + batch])), sx, sy)
