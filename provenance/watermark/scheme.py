@@ -27,6 +27,8 @@ BAND = (0.05, 0.2)
 SYNC_SHARE = 0.2
 PATTERN_SEED = 0x7A1C_6A7E
 DEFAULT_STRENGTH = 3.05  # RMS luminance change of every frame in 8-bit levels: PSNR ~= 38.4 dB
+REFERENCE_AREA = 512 * 512  # frames at least this large get DEFAULT_STRENGTH
+SMALL_FRAME_BOOST = 1.65  # most the strength rises for smaller frames (256x256: 5.0 levels, PSNR ~34 dB)
 WHITEN_POWER = 0.75  # detector weights each in-band frequency by |X|^-0.75 (partly phase-only)
 HOST_CANCEL = 1.0  # share of the frame's own projection on each pattern that embedding removes
 ACTIVITY_REF = 25.0  # local luminance std (8-bit levels) at which the mask is 1
@@ -90,7 +92,8 @@ class OwnEmbedder:
         masking: bool = True,
     ):
         self.wm_id = wm_id
-        self.strength = DEFAULT_STRENGTH if strength is None else float(strength)
+        # None: DEFAULT_STRENGTH, raised for frames smaller than 512x512 (see strength_for).
+        self.strength = None if strength is None else float(strength)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.host_cancel = HOST_CANCEL if host_cancel is None else host_cancel
         self.masking = masking
@@ -120,6 +123,17 @@ class OwnEmbedder:
         m = m / m.pow(2).mean(dim=(2, 3), keepdim=True).sqrt()
         return F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
 
+    def strength_for(self, h: int, w: int) -> float:
+        """RMS luminance change for frames of this size.
+
+        Detection evidence grows with the number of pixels. Below 512x512 the default strength rises with
+        sqrt(512^2 / (h * w)), up to SMALL_FRAME_BOOST times, so a small output is as detectable as a 512 px one
+        (PSNR ~34 dB at 256 px instead of ~38.5): every output must stay recognisable.
+        """
+        if self.strength is not None:
+            return self.strength
+        return DEFAULT_STRENGTH * min(max(math.sqrt(REFERENCE_AREA / (h * w)), 1.0), SMALL_FRAME_BOOST)
+
     def _project(self, spec: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
         """Detector response (N, K) of each pattern to folded spectra restricted to the band bins."""
         white = spec * inv
@@ -146,7 +160,7 @@ class OwnEmbedder:
         a_ = (t / g).pow(2).sum(1)
         b_ = (t * host / g.pow(2)).sum(1)
         c_ = (host / g).pow(2).sum(1)
-        budget = torch.full_like(a_, self.strength**2)
+        budget = torch.full_like(a_, self.strength_for(h, w) ** 2)
         # If the host alone would eat most of the budget, cancel only part of it.
         shrink = torch.clamp(torch.sqrt(0.5 * budget / c_.clamp_min(1e-12)), max=1.0)
         b_, c_, host = b_ * shrink, c_ * shrink**2, host * shrink[:, None]
@@ -175,7 +189,7 @@ class OwnEmbedder:
         # The pattern is anchored at the frame's top-left corner; detection recovers the offset after crops.
         delta = tiles.repeat(1, *reps)[:, :h, :w] * weight
         # Every frame changes by exactly `strength` RMS luminance levels: PSNR is set here, not by the model.
-        delta *= self.strength / delta.pow(2).mean(dim=(1, 2), keepdim=True).sqrt().clamp_min(1e-6)
+        delta *= self.strength_for(h, w) / delta.pow(2).mean(dim=(1, 2), keepdim=True).sqrt().clamp_min(1e-6)
         delta = delta.round_().to(torch.int16)
         # Adding the same value to R, G and B changes luminance by exactly that value and leaves chroma alone.
         out = (x.to(torch.int16) + delta[..., None]).clamp_(0, 255).to(torch.uint8)
