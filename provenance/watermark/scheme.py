@@ -341,8 +341,10 @@ def _scale_candidates(ref: torch.Tensor, k: int = SCALE_CANDIDATES) -> list[tupl
     zs = np.array([_sync_z(ref, s, s) for s in grid])
     # Local maxima of the grid only: neighbours of one peak are the same candidate.
     peaks = [i for i in range(len(grid)) if zs[i] >= zs[max(i - 1, 0)] and zs[i] >= zs[min(i + 1, len(grid) - 1)]]
-    peaks = [i for i in sorted(peaks, key=lambda i: -zs[i]) if abs(math.log(grid[i])) > 0.012][:RANKED_PEAKS]
+    peaks = sorted(peaks, key=lambda i: -zs[i])[:RANKED_PEAKS]
     refined = [_refine(ref, (float(grid[i]), float(grid[i])), float(zs[i])) for i in peaks]
+    # A peak that refines to 1.0 is the unscaled candidate again (a 1 % resize, though, is its own candidate).
+    refined = [sc for sc in refined if max(abs(sc[0] - 1.0), abs(sc[1] - 1.0)) > 0.003]
     ranked = sorted(refined, key=lambda sc: -_locate(_prepare(ref[None], *sc)[0])[0])
     return [(1.0, 1.0), *ranked[: k - 1]]
 
