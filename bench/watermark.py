@@ -48,6 +48,7 @@ class Row:
     clips: int = 0
     frames_per_clip: int = 0
     recovered: dict[str, int] = field(default_factory=dict)
+    missed: dict[str, list[str]] = field(default_factory=dict)  # attack -> photos of the clips not recovered
     bit_acc: dict[str, list[float]] = field(default_factory=dict)
     psnr: list[float] = field(default_factory=list)
     ssim: list[float] = field(default_factory=list)
@@ -122,6 +123,8 @@ def run_method(method: str, seeds: list[int], n_frames: int | None, baseline_det
             row.detect_s += time.perf_counter() - t
             row.detect_frames += frames
             row.recovered[attack.name] = row.recovered.get(attack.name, 0) + int(ok)
+            if not ok:
+                row.missed.setdefault(attack.name, []).append(testing.PHOTOS[seed % len(testing.PHOTOS)])
             row.bit_acc.setdefault(attack.name, []).append(acc)
         print(f"  {method} clip seed={seed} done", file=sys.stderr, flush=True)
     return row
@@ -217,6 +220,12 @@ def main() -> None:
         if m in ("dwtDct", "dwtDctSvd"):
             notes[m] = f" (detect: first {args.baseline_detect_frames} frames)"
     print(table(rows, notes))
+    for method, r in rows.items():
+        if method == "talkgate" and r.missed:
+            print("\nClips not recovered, by photo (talkgate):")
+            for name, photos in r.missed.items():
+                counts = {p: photos.count(p) for p in sorted(set(photos))}
+                print(f"  {name}: " + ", ".join(f"{p} x{n}" for p, n in counts.items()))
     if "talkgate" in methods:
         scores, detections = null_scores(args.null)
         q = np.quantile(scores, [0.5, 0.9, 0.99, 1.0])

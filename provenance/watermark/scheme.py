@@ -350,7 +350,7 @@ def _scale_candidates(ref: torch.Tensor, k: int = SCALE_CANDIDATES) -> list[tupl
 
 
 WEIGHT_FLOOR = 2.0  # per-frame strength (z) below which a frame adds nothing
-MAX_FRAMES = 64  # frames read per clip (evenly spaced, key frames always): enough evidence, bounded time
+MAX_FRAMES = 48  # frames read per clip (evenly spaced, key frames always): enough evidence, bounded time
 
 
 def _z_surfaces(corr: torch.Tensor) -> torch.Tensor:
