@@ -226,7 +226,7 @@ def main() -> None:
             for name, photos in r.missed.items():
                 counts = {p: photos.count(p) for p in sorted(set(photos))}
                 print(f"  {name}: " + ", ".join(f"{p} x{n}" for p, n in counts.items()))
-    if "talkgate" in methods:
+    if "talkgate" in methods and args.null > 0:
         scores, detections = null_scores(args.null)
         q = np.quantile(scores, [0.5, 0.9, 0.99, 1.0])
         print(
@@ -239,6 +239,7 @@ def main() -> None:
             beta = float(np.std(scores) * math.sqrt(6) / math.pi)
             loc = float(np.mean(scores) - 0.5772 * beta)
             print(f"Gumbel fit of unmarked scores: NULL_LOC={loc:.3f} NULL_SCALE={beta:.3f}")
+    if "talkgate" in methods:
         print(f"Detection of a 10-second 512x512 clip (decode included): {ten_second_detection_time():.2f} s")
         unmarked_s = ten_second_detection_time(False)
         print(f"Detection of a 10-second unmarked clip (every candidate scale read): {unmarked_s:.2f} s")

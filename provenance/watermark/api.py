@@ -120,7 +120,7 @@ def detect_video(source: media.Source, max_seconds: float | None = None, threads
         return DetectionResult(False, None, 0.0, 0, 0.0, 0.0, {"method": METHOD, "error": "no video frames"})
     with _cpu_threads(threads):
         reading = scheme.read_frames(frames, keys)
-    return _result(reading, min(len(frames), scheme.MAX_FRAMES + sum(keys)))
+    return _result(reading, reading.frames_checked)
 
 
 def detect_image(source: media.Source | np.ndarray, threads: int = 1) -> DetectionResult:

@@ -215,6 +215,7 @@ class Reading:
     scale: tuple[float, float]
     offset: tuple[int, int]
     soft: np.ndarray = field(repr=False)
+    frames_checked: int = 1
 
 
 def _inverse_level(spec: torch.Tensor) -> torch.Tensor:
@@ -434,6 +435,7 @@ def read_frames(frames: list[np.ndarray], key_frames: list[bool] | None = None, 
     best: Reading | None = None
     for sx, sy in _scale_candidates(ref):
         reading = _read_at(stack, ref, sx, sy, batch)
+        reading.frames_checked = len(stack)
         if reading.wm_id is not None:
             return reading
         if best is None or reading.score > best.score:
