@@ -88,14 +88,14 @@ class OwnEmbedder:
         wm_id: str,
         strength: float | None = None,
         device: str | torch.device | None = None,
-        host_cancel: float | None = None,
+        host_cancel: float = HOST_CANCEL,
         masking: bool = True,
     ):
         self.wm_id = wm_id
         # None: DEFAULT_STRENGTH, raised for frames smaller than 512x512 (see strength_for).
         self.strength = None if strength is None else float(strength)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.host_cancel = HOST_CANCEL if host_cancel is None else host_cancel
+        self.host_cancel = host_cancel
         self.masking = masking
         signs = torch.from_numpy(1.0 - 2.0 * payload.encode_id(wm_id).astype(np.float32))
         # Wanted detector response of each pattern, sync first: the sync gets SYNC_SHARE of the energy.
@@ -147,7 +147,7 @@ class OwnEmbedder:
         The detector folds the high-passed frame onto one tile and weights frequencies by |X|^-0.75. In that view
         the frame already has a projection h_k on each pattern, and adding a*P_k moves it by a*g_k. Choosing
         a_k = (tau*t_k - h_k) / g_k cancels the host's interference; tau is set so every frame spends the same
-        energy (sum a_k^2 = strength^2), which keeps quality constant from frame to frame.
+        energy budget (sum a_k^2 = strength^2); embed_batch then scales the masked result to exactly that RMS.
         """
         n, h, w = y.shape
         full = torch.fft.fft2(_fold(_highpass(y)))
@@ -270,11 +270,15 @@ def _sync_spectrum_conj() -> torch.Tensor:
     return torch.fft.fft2(patterns()[0]).conj()
 
 
-def _sync_surfaces(spectra: torch.Tensor) -> torch.Tensor:
-    """Correlation of each folded tile with the sync pattern at every cyclic offset, in units of its std."""
-    corr = torch.fft.ifft2(spectra * _sync_spectrum_conj()).real
+def _z_surfaces(corr: torch.Tensor) -> torch.Tensor:
+    """Correlation surfaces in units of their own std over all offsets (mean removed)."""
     corr = corr - corr.mean(dim=(-2, -1), keepdim=True)
     return corr / (corr.std(dim=(-2, -1), keepdim=True) + 1e-12)
+
+
+def _sync_surfaces(spectra: torch.Tensor) -> torch.Tensor:
+    """Correlation of each folded tile with the sync pattern at every cyclic offset, in units of its std."""
+    return _z_surfaces(torch.fft.ifft2(spectra * _sync_spectrum_conj()).real)
 
 
 def _bits_at(spectra: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
@@ -284,23 +288,21 @@ def _bits_at(spectra: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return soft / (soft.std(dim=1, keepdim=True) + 1e-12)
 
 
-def _peak(surface: torch.Tensor) -> tuple[float, int, int]:
-    flat = surface.flatten()
-    i = int(torch.argmax(flat))
-    z = float((flat[i] - flat.mean()) / (flat.std() + 1e-12))
-    dy, dx = divmod(i, TILE)
-    return z, dy, dx
-
-
-def _template_conj(code_signs: torch.Tensor) -> torch.Tensor:
-    """Conjugate spectrum of the whole pattern an id with these coded-bit signs embeds (sync + payload)."""
-    sync = math.sqrt(SYNC_SHARE / (1 - SYNC_SHARE) * len(code_signs))
-    weights = torch.cat([torch.tensor([sync]), code_signs.float()])
-    return torch.fft.fft2(torch.einsum("k,khw->hw", weights, patterns())).conj()
-
-
 def _z_at(surface: torch.Tensor, dy: int, dx: int) -> float:
     return float((surface[dy, dx] - surface.mean()) / (surface.std() + 1e-12))
+
+
+def _peak(surface: torch.Tensor) -> tuple[float, int, int]:
+    dy, dx = divmod(int(torch.argmax(surface)), TILE)
+    return _z_at(surface, dy, dx), dy, dx
+
+
+def _template_conj(coded: np.ndarray) -> torch.Tensor:
+    """Conjugate spectrum of the whole pattern (sync + payload) embedded for these coded bits (0/1)."""
+    signs = torch.from_numpy(1.0 - 2.0 * coded.astype(np.float32))
+    sync = math.sqrt(SYNC_SHARE / (1 - SYNC_SHARE) * len(signs))
+    weights = torch.cat([torch.tensor([sync]), signs])
+    return torch.fft.fft2(torch.einsum("k,khw->hw", weights, patterns())).conj()
 
 
 # Scales tried when searching for a resize: 0.45x to 1.6x in 1.2 % steps (a coarse fold still shows the sync),
@@ -354,11 +356,6 @@ WEIGHT_FLOOR = 2.0  # per-frame strength (z) below which a frame adds nothing
 MAX_FRAMES = 48  # frames read per clip (evenly spaced, key frames always): enough evidence, bounded time
 
 
-def _z_surfaces(corr: torch.Tensor) -> torch.Tensor:
-    corr = corr - corr.mean(dim=(-2, -1), keepdim=True)
-    return corr / (corr.std(dim=(-2, -1), keepdim=True) + 1e-12)
-
-
 def _locate(ref_spectrum: torch.Tensor) -> tuple[float, int, int]:
     """Tile offset in one reference: where the sync AND the payload's correlation energy peak together.
 
@@ -371,52 +368,64 @@ def _locate(ref_spectrum: torch.Tensor) -> tuple[float, int, int]:
     return _peak(corr[0] + energy)
 
 
-def _template_z(parts: list[tuple[torch.Tensor, torch.Tensor]], conj: torch.Tensor) -> list[torch.Tensor]:
-    """Per-frame correlation surfaces (z units) of a rebuilt template."""
-    return [_z_surfaces(torch.fft.ifft2(spectra * conj).real) for _, spectra in parts]
+def _frame_weights(z: torch.Tensor) -> torch.Tensor:
+    """Weight of each frame from its strength (z) at the offset: nothing below WEIGHT_FLOOR, then quadratic."""
+    return (z - WEIGHT_FLOOR).clamp_min(0.0).pow(2)
 
 
-def _decode(parts: list[tuple[torch.Tensor, torch.Tensor]], dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
+def _weighted(weights: list[torch.Tensor], surfaces: list[torch.Tensor]) -> torch.Tensor:
+    return sum(torch.einsum("b,bhw->hw", w, surf) for w, surf in zip(weights, surfaces, strict=True))
+
+
+def _templates(spectra: list[torch.Tensor], coded: np.ndarray) -> list[torch.Tensor]:
+    """Per-frame correlation surfaces (z units) of the whole pattern these coded bits describe."""
+    conj = _template_conj(coded)
+    return [_z_surfaces(torch.fft.ifft2(sp * conj).real) for sp in spectra]
+
+
+def _decode(
+    weights: list[torch.Tensor], spectra: list[torch.Tensor], dy: int, dx: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted soft coded bits at the offset and the Viterbi-decoded message."""
     soft = torch.zeros(payload.CODED_BITS, dtype=torch.float64)
-    for weights, spectra in parts:
-        soft += torch.einsum("b,bk->k", weights, _bits_at(spectra, dy, dx)).double()
+    for w, sp in zip(weights, spectra, strict=True):
+        soft += torch.einsum("b,bk->k", w, _bits_at(sp, dy, dx)).double()
     return soft.numpy(), payload.viterbi_decode(soft.numpy())
 
 
 def _read_at(stack: list[torch.Tensor], ref: torch.Tensor, sx: float, sy: float, batch: int) -> Reading:
     """Read all frames at one scale: find the offset, weight frames by how clearly they show it, decode."""
     _, dy, dx = _locate(_prepare(ref[None], sx, sy)[0])
-    parts: list[tuple[torch.Tensor, torch.Tensor]] = []
-    for i in range(0, len(stack), batch):
-        spectra = _prepare(_highpass(torch.stack(stack[i : i + batch])), sx, sy)
-        # A frame's weight grows with its sync strength at the offset. Frames where the codec let the pattern go
-        # (P-frames moved it along with the content) must count for almost nothing: their payload readings are
-        # the host's, and the host is the same from frame to frame, so it would not average out.
-        z = _sync_surfaces(spectra)[:, dy, dx]
-        weights = torch.ones(1) if len(stack) == 1 else (z - WEIGHT_FLOOR).clamp_min(0.0).pow(2)
-        parts.append((weights, spectra))
-    if float(sum(w.sum() for w, _ in parts)) == 0.0:
-        parts = [(torch.ones_like(w), sp) for w, sp in parts]
-    soft, msg = _decode(parts, dy, dx)
+    spectra = [_prepare(_highpass(torch.stack(stack[i : i + batch])), sx, sy) for i in range(0, len(stack), batch)]
+    syncs = [_sync_surfaces(sp) for sp in spectra]
+    # A frame's weight grows with its sync strength at the offset. Frames where the codec let the pattern go
+    # (P-frames moved it along with the content) must count for almost nothing: their payload readings are the
+    # host's, and the host is the same from frame to frame, so it would not average out.
+    if len(stack) == 1:
+        weights = [torch.ones(1)]
+    else:
+        weights = [_frame_weights(surf[:, dy, dx]) for surf in syncs]
+        if float(sum(w.sum() for w in weights)) == 0.0:
+            weights = [torch.ones_like(w) for w in weights]
+    soft, msg = _decode(weights, spectra, dy, dx)
+    recoded = payload.conv_encode(msg)
+    templates = _templates(spectra, recoded)
     # Second pass, decision-directed: the whole pattern the first decode describes is five times the sync's
     # energy, so it tells much better which frames still carry the mark.
     if len(stack) > 1:
-        conj = _template_conj(torch.from_numpy(1.0 - 2.0 * payload.conv_encode(msg).astype(np.float64)))
-        zs = [surf[:, dy, dx] for surf in _template_z(parts, conj)]
-        reweighted = [((z - WEIGHT_FLOOR).clamp_min(0.0).pow(2), sp) for z, (_, sp) in zip(zs, parts, strict=True)]
-        if float(sum(w.sum() for w, _ in reweighted)) > 0.0:
-            parts = reweighted
-            soft, msg = _decode(parts, dy, dx)
-    recoded = payload.conv_encode(msg)
+        reweighted = [_frame_weights(surf[:, dy, dx]) for surf in templates]
+        if float(sum(w.sum() for w in reweighted)) > 0.0:
+            weights = reweighted
+            soft, second = _decode(weights, spectra, dy, dx)
+            if not np.array_equal(second, msg):
+                msg, recoded = second, payload.conv_encode(second)
+                templates = _templates(spectra, recoded)
     acc = float(np.mean((soft < 0).astype(np.uint8) == recoded))
     # Score the whole pattern the decoded bits describe, the same way the sync is scored: weighted correlation
     # surface of the rebuilt template, z at the found offset. A correct decode scores about twice the sync alone.
-    conj = _template_conj(torch.from_numpy(1.0 - 2.0 * recoded.astype(np.float64)))
-    surfaces = _template_z(parts, conj)
-    surface = sum(torch.einsum("b,bhw->hw", w, surf) for (w, _), surf in zip(parts, surfaces, strict=True))
-    sync = sum(torch.einsum("b,bhw->hw", w, _sync_surfaces(sp)) for w, sp in parts)
-    wm_id = payload.decode_message(msg)
-    return Reading(_z_at(surface, dy, dx), _z_at(sync, dy, dx), wm_id, acc, (sx, sy), (dx, dy), soft)
+    score = _z_at(_weighted(weights, templates), dy, dx)
+    sync_z = _z_at(_weighted(weights, syncs), dy, dx)
+    return Reading(score, sync_z, payload.decode_message(msg), acc, (sx, sy), (dx, dy), soft)
 
 
 def read_frames(frames: list[np.ndarray], key_frames: list[bool] | None = None, batch: int = 16) -> Reading:
