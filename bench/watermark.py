@@ -130,12 +130,15 @@ def run_method(method: str, seeds: list[int], n_frames: int | None, baseline_det
     return row
 
 
-def null_scores(n: int) -> tuple[list[float], int]:
-    """Detection scores and the number of detections on n unmarked items: half clips (attacked), half single images."""
-    rng = np.random.default_rng(12345)
+def null_scores(n: int, start: int = 0) -> tuple[list[float], int]:
+    """Detection scores and the number of detections on n unmarked items: half clips (attacked), half single images.
+
+    Items start..start+n-1: separate processes can share one large unmarked set.
+    """
     scores: list[float] = []
     detections = 0
-    for k in range(n):
+    for k in range(start, start + n):
+        rng = np.random.default_rng(12345 + k)
         clip = testing.make_clip(50_000 + k, FPS if k % 2 == 0 else 1)
         attack = testing.ATTACKS[int(rng.integers(len(testing.ATTACKS)))]
         if k % 2 == 0:
@@ -193,6 +196,8 @@ def main() -> None:
     ap.add_argument("--riva-frames", type=int, default=10, help="rivaGan clips are this many frames long")
     ap.add_argument("--baseline-detect-frames", type=int, default=25, help="frames the baselines decode per clip")
     ap.add_argument("--null", type=int, default=1000, help="unmarked clips + images for the false-positive count")
+    ap.add_argument("--first-clip", type=int, default=0, help="seed of the first clip (split long runs)")
+    ap.add_argument("--first-null", type=int, default=0, help="index of the first unmarked item (split long runs)")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (the bench machine is shared)")
     ap.add_argument("--quick", action="store_true", help="3 clips, one 2-frame rivaGan clip, 40 unmarked items")
@@ -208,12 +213,12 @@ def main() -> None:
     t0 = time.perf_counter()
     for method in methods:
         if method == "rivaGan":
-            seeds, n_frames = list(range(args.riva_clips)), args.riva_frames
+            seeds, n_frames = list(range(args.first_clip, args.first_clip + args.riva_clips)), args.riva_frames
             notes[method] = f" ({n_frames}-frame clips, excerpt = middle half)"
         elif method == "talkgate":
-            seeds, n_frames = list(range(args.clips)), None
+            seeds, n_frames = list(range(args.first_clip, args.first_clip + args.clips)), None
         else:
-            seeds, n_frames = list(range(args.baseline_clips or args.clips)), None
+            seeds, n_frames = list(range(args.first_clip, args.first_clip + (args.baseline_clips or args.clips))), None
         print(f"{method}: {len(seeds)} clips", file=sys.stderr, flush=True)
         rows[method] = run_method(method, seeds, n_frames, args.baseline_detect_frames)
     for m in methods:
@@ -227,7 +232,7 @@ def main() -> None:
                 counts = {p: photos.count(p) for p in sorted(set(photos))}
                 print(f"  {name}: " + ", ".join(f"{p} x{n}" for p, n in counts.items()))
     if "talkgate" in methods and args.null > 0:
-        scores, detections = null_scores(args.null)
+        scores, detections = null_scores(args.null, args.first_null)
         q = np.quantile(scores, [0.5, 0.9, 0.99, 1.0])
         print(
             f"\nUnmarked content (talkgate detector): {detections} false detections in {args.null} items "

@@ -20,11 +20,13 @@ METHOD = "talkgate-tiled-ss-v1"
 # payload) follows this Gumbel law; fitted on 400 unmarked items (median 8.56, p99 9.43, max 9.59).
 NULL_LOC = 8.393
 NULL_SCALE = 0.273
-# Independently of the score, a random reading passes the CRC-16 with probability 2^-16 (per scale candidate read).
+# Independently of the score, a random reading passes the CRC-16 with probability 2^-16 per path tried: each scale
+# candidate read offers the list decoder's LIST_SIZE paths.
 CRC_PASS_BY_CHANCE = 2.0**-16
-# A detection needs the CRC to match AND a score that unmarked content reaches in ~1.2 % of cases, so a false
-# detection has probability ~0.012 * 3 candidates * 2^-16 ~= 5e-7 per item. A correct decode scores 10-30.
-Z_THRESHOLD = 9.6
+# A detection needs the CRC to match AND a score that unmarked content reaches in ~0.6 % of cases, so a false
+# detection has probability ~0.0058 * 3 candidates * 16 paths * 2^-16 ~= 4e-6 per item; verification then only
+# names a job if the id is one of the N ids issued (another factor N / 2^32). A correct decode scores 10-30.
+Z_THRESHOLD = 9.8
 
 
 @dataclass
@@ -47,8 +49,9 @@ def sync_tail(score: float) -> float:
 
 def false_alarm_probability(score: float, crc_ok: bool = True) -> float:
     """Probability that unmarked content gives a reading at least this strong (and, if crc_ok, passing the CRC)."""
-    # Every scale candidate read is one more chance for a random payload to pass the CRC.
-    return sync_tail(score) * (CRC_PASS_BY_CHANCE * scheme.SCALE_CANDIDATES if crc_ok else 1.0)
+    # Every path of every scale candidate read is one more chance for a random payload to pass the CRC.
+    chances = scheme.SCALE_CANDIDATES * scheme.LIST_SIZE
+    return sync_tail(score) * (CRC_PASS_BY_CHANCE * chances if crc_ok else 1.0)
 
 
 @contextlib.contextmanager

@@ -87,22 +87,7 @@ _PREV, _OUTS, _STATE_BIT = _trellis()
 
 def viterbi_decode(soft: np.ndarray) -> np.ndarray:
     """Maximum-likelihood message bits from soft values (positive means coded bit 0), tail removed."""
-    soft = np.asarray(soft, dtype=np.float64).reshape(-1, 2)
-    n_states = _PREV.shape[0]
-    metric = np.full(n_states, -np.inf)
-    metric[0] = 0.0
-    choices = np.zeros((soft.shape[0], n_states), dtype=np.int8)
-    for t, sym in enumerate(soft):
-        cand = metric[_PREV] + _OUTS @ sym  # (states, 2)
-        choice = np.argmax(cand, axis=1)
-        choices[t] = choice
-        metric = cand[np.arange(n_states), choice]
-    state = 0  # the tail drives the encoder back to zero
-    bits = np.zeros(soft.shape[0], dtype=np.uint8)
-    for t in range(soft.shape[0] - 1, -1, -1):
-        bits[t] = _STATE_BIT[state]
-        state = _PREV[state, choices[t, state]]
-    return bits[: soft.shape[0] - _TAIL]
+    return list_viterbi_decode(soft, 1)[0]
 
 
 def decode_message(bits: np.ndarray) -> str | None:
@@ -111,3 +96,46 @@ def decode_message(bits: np.ndarray) -> str | None:
     raw = value.to_bytes(ID_BITS // 8, "big")
     crc = int("".join(str(int(b)) for b in bits[ID_BITS:MESSAGE_BITS]), 2)
     return raw.hex() if crc16(raw) == crc else None
+
+
+def list_viterbi_decode(soft: np.ndarray, size: int) -> list[np.ndarray]:
+    """The `size` most likely message bit sequences (best first), by the parallel list Viterbi algorithm.
+
+    Each trellis state keeps its `size` best paths instead of one. With the CRC as the outer check, the first
+    sequence on the list that passes it is taken: about 1 dB better than plain Viterbi on short blocks, at the
+    price of `size` chances instead of one for a random reading to pass the CRC.
+    """
+    soft = np.asarray(soft, dtype=np.float64).reshape(-1, 2)
+    n_steps, n_states = soft.shape[0], _PREV.shape[0]
+    metric = np.full((n_states, size), -np.inf)
+    metric[0, 0] = 0.0
+    # For each step, state and list slot: which predecessor branch (0/1) and which of its slots it extends.
+    back_branch = np.zeros((n_steps, n_states, size), dtype=np.int8)
+    back_slot = np.zeros((n_steps, n_states, size), dtype=np.int16)
+    rows = np.arange(n_states)[:, None]
+    for t, sym in enumerate(soft):
+        branch = _OUTS @ sym  # (states, 2)
+        cand = metric[_PREV] + branch[:, :, None]  # (states, 2, size)
+        flat = cand.reshape(n_states, 2 * size)
+        order = np.argsort(-flat, axis=1, kind="stable")[:, :size]
+        metric = flat[rows, order]
+        back_branch[t] = order // size
+        back_slot[t] = order % size
+    paths: list[np.ndarray] = []
+    for slot0 in range(size):
+        if not np.isfinite(metric[0, slot0]):
+            break
+        state, slot = 0, slot0
+        bits = np.zeros(n_steps, dtype=np.uint8)
+        for t in range(n_steps - 1, -1, -1):
+            bits[t] = _STATE_BIT[state]
+            j, slot = back_branch[t, state, slot], back_slot[t, state, slot]
+            state = _PREV[state, j]
+        paths.append(bits[: n_steps - _TAIL])
+    return paths
+
+
+def crc_list_decode(soft: np.ndarray, size: int) -> np.ndarray:
+    """The most likely message whose CRC holds among the `size` most likely paths, else the most likely one."""
+    paths = list_viterbi_decode(soft, size)
+    return next((p for p in paths if decode_message(p) is not None), paths[0])

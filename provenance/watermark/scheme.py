@@ -4,7 +4,7 @@ Embedding adds a 128x128 tile, repeated over the frame, to Y: the sum of a sync 
 per coded payload bit, shaped by a perceptual mask, with amplitudes chosen against the frame's own interference.
 Detection searches the scale (undoes resizes) on the key frames, folds each frame onto one tile, finds the tile
 offset (undoes crops) by FFT correlation with the sync pattern, weights frames by how clearly they show it, then
-reads the 108 coded bits by correlation and Viterbi-decodes them.
+reads the 108 coded bits by correlation and decodes them with a list Viterbi decoder checked by the CRC.
 """
 
 from __future__ import annotations
@@ -352,6 +352,9 @@ def _scale_candidates(ref: torch.Tensor, k: int = SCALE_CANDIDATES) -> list[tupl
     return [(1.0, 1.0), *ranked[: k - 1]]
 
 
+# Paths of the list Viterbi decoder tried against the CRC per reading: ~1 dB over plain Viterbi (on 16 combined-
+# attack dev clips 8 recovered instead of 6), paid for with 16 chances instead of one for noise to pass the CRC.
+LIST_SIZE = 16
 WEIGHT_FLOOR = 2.0  # per-frame strength (z) below which a frame adds nothing
 MAX_FRAMES = 48  # frames read per clip (evenly spaced, key frames always): enough evidence, bounded time
 
@@ -390,7 +393,7 @@ def _decode(
     soft = torch.zeros(payload.CODED_BITS, dtype=torch.float64)
     for w, sp in zip(weights, spectra, strict=True):
         soft += torch.einsum("b,bk->k", w, _bits_at(sp, dy, dx)).double()
-    return soft.numpy(), payload.viterbi_decode(soft.numpy())
+    return soft.numpy(), payload.crc_list_decode(soft.numpy(), LIST_SIZE)
 
 
 def _read_at(stack: list[torch.Tensor], ref: torch.Tensor, sx: float, sy: float, batch: int) -> Reading:
