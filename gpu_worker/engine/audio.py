@@ -11,6 +11,7 @@ from typing import Any
 import av
 import numpy as np
 
+from .. import sphinx
 from .errors import AUDIO_INVALID, EngineError
 
 SR = 16000
@@ -212,22 +213,14 @@ class PhoneRecognizer:
     """pocketsphinx phone decoding (no transcript) and forced alignment (with one)."""
 
     def __init__(self) -> None:
-        from pocketsphinx import Decoder, get_model_path
-
-        self._decoder_cls = Decoder
-        model = get_model_path()
-        self._hmm = os.path.join(model, "en-us", "en-us")
-        self._dict = os.path.join(model, "en-us", "cmudict-en-us.dict")
-        self._allphone = os.path.join(model, "en-us", "en-us-phone.lm.bin")
+        self._allphone = sphinx.model_files()["allphone"]
         # Kept only for dictionary look-ups; decoding uses a fresh decoder per call (see _phone_decoder).
-        self._dict_decoder = self._new_align_decoder()
+        self._dict_decoder = sphinx.new_decoder()
         self._spare_lock = threading.Lock()
         self._spare: Any = self._make_phone_decoder()
 
     def _make_phone_decoder(self) -> Any:
-        return self._decoder_cls(
-            hmm=self._hmm, allphone=self._allphone, lm=None, loglevel="FATAL", beam=1e-20, pbeam=1e-20, lw=2.0
-        )
+        return sphinx.new_decoder(dictionary=False, allphone=self._allphone, beam=1e-20, pbeam=1e-20, lw=2.0)
 
     def _phone_decoder(self) -> Any:
         # pocketsphinx carries adaptive state (cepstral mean and search history) from one utterance to
@@ -247,12 +240,6 @@ class PhoneRecognizer:
         with self._spare_lock:
             if self._spare is None:
                 self._spare = decoder
-
-    def _new_align_decoder(self) -> Any:
-        # A wider word beam than the default: synthetic and sung audio otherwise lose the last words.
-        return self._decoder_cls(
-            hmm=self._hmm, dict=self._dict, lm=None, loglevel="FATAL", beam=1e-48, wbeam=1e-48, pbeam=1e-48
-        )
 
     def decode(self, samples: np.ndarray, t0: float) -> list[PhoneSegment]:
         """Phones heard in ``samples`` (16 kHz float), times offset by ``t0``."""
@@ -279,24 +266,12 @@ class PhoneRecognizer:
         if words is None:
             return None
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes()
-        d = self._new_align_decoder()
-        try:
-            d.set_align_text(" ".join(words))
-            d.start_utt()
-            d.process_raw(pcm, full_utt=True)
-            d.end_utt()
-            d.set_alignment()
-            d.start_utt()
-            d.process_raw(pcm, full_utt=True)
-            d.end_utt()
-            alignment = d.get_alignment()
-        except RuntimeError:
-            return None
+        alignment = sphinx.forced_alignment(pcm, words)
         if alignment is None:
             return None
         out = []
         for word in alignment:
-            for phone in word:
+            for phone in word.phones:
                 start = phone.start * PS_FRAME_S
                 out.append(PhoneSegment(phone.name.upper(), start, start + phone.duration * PS_FRAME_S))
         return out or None

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from gpu_worker.sphinx import forced_alignment, model_files, new_decoder
+
 from .media import SAMPLE_RATE, decode_audio
 
 # Common two- and three-syllable nouns, all in pocketsphinx's dictionary: long words give the
@@ -58,21 +60,14 @@ class _Sphinx:
     """pocketsphinx's bundled US English model; a fresh decoder per utterance (it adapts across them)."""
 
     def __init__(self) -> None:
-        from pocketsphinx import Decoder, get_model_path
-
-        self.Decoder = Decoder
-        model = get_model_path()
-        self.hmm = os.path.join(model, "en-us", "en-us")
-        self.dict = os.path.join(model, "en-us", "cmudict-en-us.dict")
-        self.lm = os.path.join(model, "en-us", "en-us.lm.bin")
-        self._lookup = Decoder(hmm=self.hmm, dict=self.dict, lm=None, loglevel="FATAL")
+        self._lookup = new_decoder()
         self.lock = threading.Lock()
 
     def unknown_words(self, words: list[str]) -> list[str]:
         return [w for w in words if self._lookup.lookup_word(w) is None]
 
     def recognise(self, pcm: bytes) -> str:
-        d = self.Decoder(hmm=self.hmm, dict=self.dict, lm=self.lm, loglevel="FATAL")
+        d = new_decoder(lm=model_files()["lm"])
         d.start_utt()
         d.process_raw(pcm, full_utt=True)
         d.end_utt()
@@ -81,24 +76,12 @@ class _Sphinx:
 
     def align(self, pcm: bytes, words: list[str]) -> list[tuple[str, int, int, int]] | None:
         """Forced alignment: (word, start frame, frames, acoustic score) or None when no path fits."""
-        # A tight-ish beam on purpose: with it, audio that does not contain the words finds no path
-        # at all, which is the clearest signal the aligner gives (see docs/verification.md).
-        d = self.Decoder(hmm=self.hmm, dict=self.dict, lm=None, loglevel="FATAL", beam=1e-48, wbeam=1e-48, pbeam=1e-48)
-        try:
-            d.set_align_text(" ".join(words))
-            d.start_utt()
-            d.process_raw(pcm, full_utt=True)
-            d.end_utt()
-            d.set_alignment()
-            d.start_utt()
-            d.process_raw(pcm, full_utt=True)
-            d.end_utt()
-            alignment = d.get_alignment()
-        except RuntimeError:
-            return None
+        # With the aligner's beams, audio that does not contain the words finds no path at all, which is the
+        # clearest signal the aligner gives (see docs/verification.md).
+        alignment = forced_alignment(pcm, words)
         if alignment is None:
             return None
-        return [(w.name, int(w.start), int(w.duration), int(w.score)) for w in alignment]
+        return [(w.name, w.start, w.duration, w.score) for w in alignment]
 
 
 _sphinx: _Sphinx | None = None
