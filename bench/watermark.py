@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance.watermark import Embedder, detect_image, detect_video, testing
+from provenance.watermark import Embedder, detect_image, detect_video, scheme, testing
 from provenance.watermark import api as wm_api
 from provenance.watermark.baseline import BaselineDecoder, id_bits
 from provenance.watermark.media import read_rgb
@@ -74,15 +74,27 @@ def quality(orig: np.ndarray, marked: np.ndarray, every: int = 5) -> tuple[float
     return psnr, ssim
 
 
-def embed(method: str, wm_id: str, frames: np.ndarray, batch: int = 16) -> tuple[np.ndarray, float]:
-    """Watermark frames with a method; returns them and the seconds spent (batched for our scheme)."""
-    emb = Embedder(wm_id, method=method)
+def embed(
+    method: str, wm_id: str, frames: np.ndarray, batch: int = 16, strength: float | None = None
+) -> tuple[np.ndarray, float]:
+    """Watermark frames with a method; returns them and the seconds spent (batched for our scheme).
+
+    strength: our scheme's base strength (RMS change of R, G, B at 512 px; None = the default).
+    """
+    emb = Embedder(wm_id, method=method, base_strength=strength or scheme.DEFAULT_STRENGTH)
     t = time.perf_counter()
     out = np.concatenate([emb.embed_batch(frames[i : i + batch]) for i in range(0, len(frames), batch)])
     return out, time.perf_counter() - t
 
 
-def run_method(method: str, seeds: list[int], n_frames: int | None, baseline_detect_frames: int) -> Row:
+def run_method(
+    method: str,
+    seeds: list[int],
+    n_frames: int | None,
+    baseline_detect_frames: int,
+    attacks: tuple[testing.Attack, ...] = testing.ATTACKS,
+    strength: float | None = None,
+) -> Row:
     """Benchmark one method over clips (n_frames shortens the clips, for rivaGan)."""
     row = Row()
     decoder = BaselineDecoder(method) if method != "talkgate" else None
@@ -92,7 +104,7 @@ def run_method(method: str, seeds: list[int], n_frames: int | None, baseline_det
         long_clip = testing.make_clip(seed, LONG_FRAMES)
         if n_frames is not None:
             long_clip = long_clip[: 2 * n_frames]
-        marked, spent = embed(method, wm_id, long_clip)
+        marked, spent = embed(method, wm_id, long_clip, strength=strength)
         row.embed_s += spent
         row.embed_frames += len(long_clip)
         short = len(long_clip) // 2 if n_frames is not None else CLIP_FRAMES
@@ -102,7 +114,7 @@ def run_method(method: str, seeds: list[int], n_frames: int | None, baseline_det
         published, _ = read_rgb(io.BytesIO(testing.encode(marked, FPS, crf=18)))
         row.clips += 1
         row.frames_per_clip = short
-        for attack in testing.ATTACKS:
+        for attack in attacks:
             source = published if attack.name == "excerpt" else published[:short]
             video = testing.attack(source, FPS, attack)
             t = time.perf_counter()
@@ -171,9 +183,9 @@ def ten_second_detection_time(marked: bool = True) -> float:
     return time.perf_counter() - t
 
 
-def table(rows: dict[str, Row], notes: dict[str, str]) -> str:
+def table(rows: dict[str, Row], notes: dict[str, str], attacks: tuple[testing.Attack, ...]) -> str:
     """A markdown table: one row per method, one column per attack (recovered share / mean bit accuracy)."""
-    names = [a.name for a in testing.ATTACKS]
+    names = [a.name for a in attacks]
     head = ["method", "clips", *names, "PSNR dB", "SSIM", "embed ms/f", "detect ms/f"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method, r in rows.items():
@@ -205,6 +217,14 @@ def main() -> None:
     ap.add_argument("--first-clip", type=int, default=0, help="seed of the first clip (split long runs)")
     ap.add_argument("--first-null", type=int, default=0, help="index of the first unmarked item (split long runs)")
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--attacks", default="", help="comma-separated attack names (default: all)")
+    ap.add_argument(
+        "--strength",
+        type=float,
+        default=None,
+        help=f"Talkgate's base strength, RMS levels of R, G, B at 512 px (default {scheme.DEFAULT_STRENGTH}); "
+        "TALKGATE_WATERMARK_STRENGTH in the service",
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (the bench machine is shared)")
     ap.add_argument("--quick", action="store_true", help="3 clips, one 2-frame rivaGan clip, 40 unmarked items")
     ap.add_argument("--calibrate", action="store_true", help="also print the unmarked score distribution")
@@ -214,6 +234,11 @@ def main() -> None:
         args.baseline_detect_frames = 10
     torch.set_num_threads(args.threads)
     methods = [m for m in args.methods.split(",") if m]
+    wanted = [a for a in args.attacks.split(",") if a]
+    unknown = [a for a in wanted if a not in testing.ATTACKS_BY_NAME]
+    if unknown:
+        ap.error(f"unknown attacks {unknown}; choose from {', '.join(testing.ATTACKS_BY_NAME)}")
+    attacks = tuple(testing.ATTACKS_BY_NAME[a] for a in wanted) or testing.ATTACKS
     rows: dict[str, Row] = {}
     notes: dict[str, str] = {}
     t0 = time.perf_counter()
@@ -227,11 +252,14 @@ def main() -> None:
             count, n_frames = args.baseline_clips or args.clips, None
         seeds = list(range(args.first_clip, args.first_clip + count))
         print(f"{method}: {len(seeds)} clips", file=sys.stderr, flush=True)
-        rows[method] = run_method(method, seeds, n_frames, args.baseline_detect_frames)
+        strength = args.strength if method == "talkgate" else None
+        rows[method] = run_method(method, seeds, n_frames, args.baseline_detect_frames, attacks, strength)
     for m in methods:
         if m in ("dwtDct", "dwtDctSvd"):
             notes[m] = f" (detect: first {args.baseline_detect_frames} frames)"
-    print(table(rows, notes))
+    if args.strength is not None and "talkgate" in rows:
+        notes["talkgate"] = f" (strength {args.strength})"
+    print(table(rows, notes, attacks))
     for method, r in rows.items():
         if method == "talkgate" and r.missed:
             print("\nClips not recovered (talkgate): seed photo (detection score)")

@@ -177,13 +177,13 @@ def _claim_render(job_id: str) -> tuple[Job, uuid.UUID] | None:
     return job, lease
 
 
-def _frame_hook(job: Job) -> Callable[[np.ndarray, int], np.ndarray] | None:
+def _frame_hook(job: Job) -> Callable[[np.ndarray, int], np.ndarray]:
     """The provenance watermark, embedded into every frame before the lossy encode."""
-    try:
-        from provenance.watermark import Embedder
-    except ImportError:  # the provenance library lands with its own issue
-        return None
-    embedder = Embedder(job.watermark_id)
+    # Imported here, not at module level, so the web process does not load torch; no fallback on purpose: an
+    # output must never leave without its watermark.
+    from provenance.watermark import Embedder
+
+    embedder = Embedder(job.watermark_id, base_strength=settings.TALKGATE_WATERMARK_STRENGTH)
     return lambda frames, first_index: embedder.embed_batch(frames)
 
 

@@ -13,7 +13,10 @@ import torch
 
 from . import baseline, media, scheme
 
-METHOD = "talkgate-tiled-ss-v1"
+# The scheme's one name: detection reports it, and C2PA manifests name it as the soft-binding algorithm
+# (provenance.signing.WATERMARK_ALG, kept equal without importing torch there). Before 2026-11-24 detection said
+# "talkgate-tiled-ss-v1"; the pattern is the same, so the name is too.
+METHOD = "io.talkgate.watermark.v1"
 
 # Calibration on unmarked content (docs/watermark.md, `python bench/watermark.py --calibrate`): the best detection
 # score an unmarked clip or image reaches over the whole search (scale candidates, offsets, Viterbi's choice of
@@ -101,11 +104,14 @@ class Embedder:
         strength: float | None = None,
         device: str | torch.device | None = None,
         method: str = "talkgate",
+        base_strength: float = scheme.DEFAULT_STRENGTH,
     ):
         self.wm_id = wm_id
         self.method = method
         if method == "talkgate":
-            self._impl: scheme.OwnEmbedder | baseline.BaselineEmbedder = scheme.OwnEmbedder(wm_id, strength, device)
+            self._impl: scheme.OwnEmbedder | baseline.BaselineEmbedder = scheme.OwnEmbedder(
+                wm_id, strength, device, base_strength=base_strength
+            )
         elif method in baseline.BASELINE_METHODS:
             self._impl = baseline.BaselineEmbedder(wm_id, method)
         else:

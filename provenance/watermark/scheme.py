@@ -26,7 +26,7 @@ BAND = (0.05, 0.2)
 # Share of the pattern's energy that goes to the sync pattern (finds scale and offset) vs. the payload.
 SYNC_SHARE = 0.2
 PATTERN_SEED = 0x7A1C_6A7E
-DEFAULT_STRENGTH = 3.05  # RMS luminance change of every frame in 8-bit levels: PSNR ~= 38.4 dB
+DEFAULT_STRENGTH = 3.05  # RMS change of every frame's R, G and B values in 8-bit levels: PSNR ~= 38.5 dB
 REFERENCE_AREA = 512 * 512  # frames at least this large get DEFAULT_STRENGTH
 SMALL_FRAME_BOOST = 1.65  # most the strength rises for smaller frames (256x256: 5.0 levels, PSNR ~34 dB)
 WHITEN_POWER = 0.75  # detector weights each in-band frequency by |X|^-0.75 (partly phase-only)
@@ -36,6 +36,14 @@ MASK_RANGE = (0.02, 4.0)
 MASK_POWER = 1.5  # mask = clamped activity ** MASK_POWER
 HP_BLOCK = 16  # block size of the detector's low-pass (its cut-off must sit below BAND[0])
 _LUMA = (0.299, 0.587, 0.114)
+# How a luminance change d is spread over R, G and B: d * LUMA / |LUMA|^2 changes Y by exactly d with the least
+# change of the RGB values (0.67d, 1.31d, 0.26d instead of d, d, d). For the same luminance pattern the RGB error
+# is 1.27 dB smaller, so at the same PSNR the mark is 16 % stronger; SSIM, averaged over the three channels, is
+# no worse (measured on 16 clips: 0.989 vs 0.988). The colour change it adds is small, at mid spatial
+# frequencies where the eye is far less sensitive to colour than to luminance, and codecs subsample it away.
+RGB_SPLIT = tuple(c / sum(v * v for v in _LUMA) for c in _LUMA)
+# Luminance RMS per RMS level of R, G and B under that split (1 / sqrt(mean(RGB_SPLIT^2)) ~= 1.158).
+LUMA_PER_RGB_RMS = 1.0 / math.sqrt(sum(c * c for c in RGB_SPLIT) / 3)
 
 
 def _box3(x: torch.Tensor) -> torch.Tensor:
@@ -90,10 +98,12 @@ class OwnEmbedder:
         device: str | torch.device | None = None,
         host_cancel: float = HOST_CANCEL,
         masking: bool = True,
+        base_strength: float = DEFAULT_STRENGTH,
     ):
         self.wm_id = wm_id
-        # None: DEFAULT_STRENGTH, raised for frames smaller than 512x512 (see strength_for).
+        # None: base_strength, raised for frames smaller than 512x512 (see strength_for); a number: exactly that.
         self.strength = None if strength is None else float(strength)
+        self.base_strength = float(base_strength)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.host_cancel = host_cancel
         self.masking = masking
@@ -119,20 +129,20 @@ class OwnEmbedder:
         mu, mean_sq = _box3(small), _box3(small * small)
         act = (mean_sq - mu * mu).clamp_min(0).sqrt() / ACTIVITY_REF
         m = act.clamp(MASK_RANGE[0], MASK_RANGE[1]).pow(MASK_POWER)
-        # Normalise to unit mean square: `strength` is then the RMS luminance change of every frame (PSNR fixed).
+        # Normalise to unit mean square: embed_batch then sets the frame's RMS change exactly (PSNR fixed).
         m = m / m.pow(2).mean(dim=(2, 3), keepdim=True).sqrt()
         return F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
 
     def strength_for(self, h: int, w: int) -> float:
         """RMS luminance change for frames of this size.
 
-        Detection evidence grows with the number of pixels. Below 512x512 the default strength rises with
+        Detection evidence grows with the number of pixels. Below 512x512 the base strength rises with
         sqrt(512^2 / (h * w)), up to SMALL_FRAME_BOOST times, so a small output is as detectable as a 512 px one
         (PSNR ~34 dB at 256 px instead of ~38.5): every output must stay recognisable.
         """
         if self.strength is not None:
             return self.strength
-        return DEFAULT_STRENGTH * min(max(math.sqrt(REFERENCE_AREA / (h * w)), 1.0), SMALL_FRAME_BOOST)
+        return self.base_strength * min(max(math.sqrt(REFERENCE_AREA / (h * w)), 1.0), SMALL_FRAME_BOOST)
 
     def _project(self, spec: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
         """Detector response (N, K) of each pattern to folded spectra restricted to the band bins."""
@@ -147,7 +157,7 @@ class OwnEmbedder:
         The detector folds the high-passed frame onto one tile and weights frequencies by |X|^-0.75. In that view
         the frame already has a projection h_k on each pattern, and adding a*P_k moves it by a*g_k. Choosing
         a_k = (tau*t_k - h_k) / g_k cancels the host's interference; tau is set so every frame spends the same
-        energy budget (sum a_k^2 = strength^2); embed_batch then scales the masked result to exactly that RMS.
+        energy budget (sum a_k^2 = luminance RMS^2); embed_batch then scales the masked result to exactly that RMS.
         """
         n, h, w = y.shape
         full = torch.fft.fft2(_fold(_highpass(y)))
@@ -160,7 +170,7 @@ class OwnEmbedder:
         a_ = (t / g).pow(2).sum(1)
         b_ = (t * host / g.pow(2)).sum(1)
         c_ = (host / g).pow(2).sum(1)
-        budget = torch.full_like(a_, self.strength_for(h, w) ** 2)
+        budget = torch.full_like(a_, (self.strength_for(h, w) * LUMA_PER_RGB_RMS) ** 2)
         # If the host alone would eat most of the budget, cancel only part of it.
         shrink = torch.clamp(torch.sqrt(0.5 * budget / c_.clamp_min(1e-12)), max=1.0)
         b_, c_, host = b_ * shrink, c_ * shrink**2, host * shrink[:, None]
@@ -188,11 +198,12 @@ class OwnEmbedder:
         reps = (math.ceil(h / TILE), math.ceil(w / TILE))
         # The pattern is anchored at the frame's top-left corner; detection recovers the offset after crops.
         delta = tiles.repeat(1, *reps)[:, :h, :w] * weight
-        # Every frame changes by exactly `strength` RMS luminance levels: PSNR is set here, not by the model.
-        delta *= self.strength_for(h, w) / delta.pow(2).mean(dim=(1, 2), keepdim=True).sqrt().clamp_min(1e-6)
-        delta = delta.round_().to(torch.int16)
-        # Adding the same value to R, G and B changes luminance by exactly that value and leaves chroma alone.
-        out = (x.to(torch.int16) + delta[..., None]).clamp_(0, 255).to(torch.uint8)
+        # Every frame's R, G and B values change by exactly `strength` RMS levels: PSNR is set here.
+        luma_rms = self.strength_for(h, w) * LUMA_PER_RGB_RMS
+        delta *= luma_rms / delta.pow(2).mean(dim=(1, 2), keepdim=True).sqrt().clamp_min(1e-6)
+        # Each channel gets its share of the luminance change (see RGB_SPLIT), rounded on its own.
+        rgb = (delta[..., None] * torch.tensor(RGB_SPLIT, device=delta.device)).round_().to(torch.int16)
+        out = (x.to(torch.int16) + rgb).clamp_(0, 255).to(torch.uint8)
         if single:
             out = out[0]
         if as_numpy:

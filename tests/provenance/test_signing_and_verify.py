@@ -39,6 +39,12 @@ def test_a_fresh_development_chain_signs_manifests_that_read_back_as_trusted(tmp
     assert {"c2pa.soft-binding", "io.talkgate.service", "c2pa.training-mining"} <= set(report.assertions)
 
 
+def test_the_manifest_and_the_detector_name_the_watermark_algorithm_alike() -> None:
+    from provenance import watermark
+
+    assert signing.WATERMARK_ALG == watermark.METHOD == "io.talkgate.watermark.v1"
+
+
 def test_a_manifest_from_another_root_is_untrusted_and_a_flipped_byte_is_tampering(tmp_path: Path) -> None:
     ours = keys.bootstrap_dev_chain(tmp_path / "ours")
     theirs = keys.bootstrap_dev_chain(tmp_path / "theirs")

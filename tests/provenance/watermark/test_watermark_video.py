@@ -137,3 +137,25 @@ def test_small_outputs_get_a_stronger_mark_and_stay_detectable():
     assert res.watermark_id == WM_ID and res.detected
     rms = np.sqrt(np.mean((marked.astype(np.float64) - clip) ** 2))
     assert 4.0 < rms < 5.5  # stronger than at 512 px (3.05), bounded
+
+
+def test_the_luminance_change_is_spread_over_rgb_with_the_least_rgb_error(clip: np.ndarray):
+    marked = Embedder(WM_ID).embed_batch(clip[:4]).astype(np.float64)
+    delta = marked - clip[:4]
+    # Luminance moves as designed, mostly through green: per channel RMS ratios follow LUMA / |LUMA|^2.
+    rms = np.sqrt(np.mean(delta**2, axis=(0, 1, 2)))
+    expected = np.array(scheme.RGB_SPLIT) / np.sqrt(np.mean(np.square(scheme.RGB_SPLIT)))
+    assert np.allclose(rms / np.sqrt(np.mean(rms**2)), expected, atol=0.05)
+    # The RGB values change by `strength` RMS (PSNR fixed); luminance by ~1.16 times that.
+    assert np.sqrt(np.mean(delta**2)) == pytest.approx(scheme.DEFAULT_STRENGTH, rel=0.03)
+    luma = delta @ np.array([0.299, 0.587, 0.114])
+    assert np.sqrt(np.mean(luma**2)) == pytest.approx(scheme.DEFAULT_STRENGTH * scheme.LUMA_PER_RGB_RMS, rel=0.03)
+
+
+def test_a_stronger_base_strength_applies_at_512_px_and_keeps_the_small_frame_boost():
+    big = testing.make_clip(seed=2, n_frames=2, size=512)
+    small = testing.make_clip(seed=2, n_frames=2, size=256)
+    strong = Embedder(WM_ID, base_strength=5.0)
+    for frames, want in ((big, 5.0), (small, 5.0 * 1.65)):
+        rms = np.sqrt(np.mean((strong.embed_batch(frames).astype(np.float64) - frames) ** 2))
+        assert rms == pytest.approx(want, rel=0.04)
