@@ -328,7 +328,7 @@ SCALE_GRID = tuple(float(v) for v in np.exp(np.arange(np.log(0.45), np.log(1.6),
 # Scales whose sync peaks are read in full (best first). After strong compression the true scale's sync peak can
 # be beaten by a chance peak elsewhere in the search; decoding a few candidates lets the payload decide.
 SCALE_CANDIDATES = 3
-RANKED_PEAKS = 6  # best sync peaks of the grid re-ranked with the payload's energy
+RANKED_PEAKS = 12  # best sync peaks of the grid re-ranked with the payload's energy (6 kept the true scale less)
 
 
 def _sync_z(hp: torch.Tensor, sx: float, sy: float) -> float:
