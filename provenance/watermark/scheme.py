@@ -278,13 +278,13 @@ def _prepare(x: torch.Tensor, sx: float, sy: float) -> torch.Tensor:
 
 
 @lru_cache(maxsize=1)
-def _sync_spectrum_conj() -> torch.Tensor:
-    return torch.fft.fft2(patterns()[0]).conj()
-
-
-@lru_cache(maxsize=1)
 def _pattern_spectra_conj() -> torch.Tensor:
+    """Conjugate spectra of all patterns, sync first."""
     return torch.fft.fft2(patterns()).conj().contiguous()
+
+
+def _sync_spectrum_conj() -> torch.Tensor:
+    return _pattern_spectra_conj()[0]
 
 
 def _z_surfaces(corr: torch.Tensor) -> torch.Tensor:
@@ -342,13 +342,13 @@ def _locate_z(ref: torch.Tensor, sx: float, sy: float) -> float:
 def _refine(
     ref: torch.Tensor,
     best: tuple[float, float],
+    best_z: float,
     judge: Callable[[torch.Tensor, float, float], float],
-    steps: tuple[float, ...] = (0.005, 0.002),
-) -> tuple[tuple[float, float], float]:
-    """Hill-climb a scale per axis in steps of 0.5 % then 0.2 %: folding needs the period to a fraction of a
-    pixel over the whole image. Returns the scale and the judge's value there."""
-    best_z = judge(ref, *best)
-    for step in steps:
+) -> tuple[float, float]:
+    """Hill-climb a scale per axis in steps of 0.5 % then 0.2 %, starting from `best` whose judged value is
+    `best_z` (already known to the caller): folding needs the period to a fraction of a pixel over the whole
+    image."""
+    for step in (0.005, 0.002):
         sx0, sy0 = best
         for ex in (-1, 0, 1):
             for ey in (-1, 0, 1):
@@ -358,7 +358,7 @@ def _refine(
                 z = judge(ref, *cand)
                 if z > best_z:
                     best_z, best = z, cand
-    return best, best_z
+    return best
 
 
 def _scale_candidates(ref: torch.Tensor, k: int = SCALE_CANDIDATES) -> Iterator[tuple[float, float]]:
@@ -374,16 +374,16 @@ def _scale_candidates(ref: torch.Tensor, k: int = SCALE_CANDIDATES) -> Iterator[
     # Local maxima of the grid only: neighbours of one peak are the same candidate.
     peaks = [i for i in range(len(grid)) if zs[i] >= zs[max(i - 1, 0)] and zs[i] >= zs[min(i + 1, len(grid) - 1)]]
     peaks = sorted(peaks, key=lambda i: -zs[i])[:RANKED_PEAKS]
-    refined = [_refine(ref, (float(grid[i]), float(grid[i])), _sync_z)[0] for i in peaks]
+    refined = [_refine(ref, (float(grid[i]), float(grid[i])), float(zs[i]), _sync_z) for i in peaks]
     # A peak that refines to 1.0 is the unscaled candidate again (a 1 % resize, though, is its own candidate).
     refined = [sc for sc in refined if max(abs(sc[0] - 1.0), abs(sc[1] - 1.0)) > 0.003]
-    ranked = sorted(refined, key=lambda sc: -_locate_z(ref, *sc))[: k - 1]
+    ranked = sorted(((_locate_z(ref, *sc), sc) for sc in refined), key=lambda item: -item[0])[: k - 1]
     # The candidates that will be read are refined again, judged like the offset (sync and payload energy
     # together): after a downscale and strong compression the sync's own peak sits a few tenths of a percent of
     # scale off, enough to smear the finest payload frequencies across the frame (32 combined-attack clips: 22
     # recovered instead of 19). Only these few: each step costs a 109-pattern correlation.
-    for sc in ranked:
-        yield _refine(ref, sc, _locate_z)[0]
+    for z, sc in ranked:
+        yield _refine(ref, sc, z, _locate_z)
 
 
 # Paths of the list Viterbi decoder tried against the CRC per reading: ~1 dB over plain Viterbi (on 16 combined-

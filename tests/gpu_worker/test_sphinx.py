@@ -7,19 +7,16 @@ from pathlib import Path
 import numpy as np
 
 from gpu_worker import sphinx
-from moderation.verification import decode_audio
-from moderation.verification.speech import trim_silence
+from moderation.verification import decode_audio, speech
 
 RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "consent_tiger_orange_piano.wav"
 SPOKEN = "i agree that my photo may be animated by this service my challenge words are tiger orange piano"
 
 
 def _pcm(samples: np.ndarray) -> bytes:
-    # The aligner allows only a short leading silence, and digital silence gives infinite log energies: trim,
-    # then add a tiny fixed dither (as consent verification does).
-    samples = trim_silence(samples)
-    noise = np.random.default_rng(0).standard_normal(len(samples)) * 1e-4
-    return (np.clip(samples + noise, -1, 1) * 32767).astype(np.int16).tobytes()
+    # As consent verification feeds the aligner: leading silence trimmed (the aligner allows only a short one),
+    # then its fixed dither (digital silence gives infinite log energies).
+    return speech._pcm(speech.trim_silence(samples))
 
 
 def test_the_words_read_aloud_align_in_order_with_phones_and_increasing_times():
