@@ -31,6 +31,7 @@ from accounts.serializers import (
     AuditFilterIn,
     ChainReportOut,
     ClaimIn,
+    ConsentPolicyIn,
     DecisionIn,
     LimitsIn,
     PartnerApplicationIn,
@@ -246,6 +247,20 @@ class ReviewPartnerLimitsApi(APIView):
             partner=selectors.partner_get(partner_id=partner_id),
             reviewer=request.user,
             limits=data,
+        )
+        return Response(PartnerReviewOut(partner).data)
+
+
+class ReviewPartnerConsentPolicyApi(APIView):
+    """Whether this partner's consents may be verified without a reviewer (default: every one is reviewed)."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=ConsentPolicyIn, responses=PartnerReviewOut, tags=["review"])
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(ConsentPolicyIn, request.data)
+        partner = services.partner_set_consent_policy(
+            partner=selectors.partner_get(partner_id=partner_id), reviewer=request.user, **data
         )
         return Response(PartnerReviewOut(partner).data)
 

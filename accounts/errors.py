@@ -49,6 +49,17 @@ class Forbidden(DomainError):
     code = "permission_denied"
 
 
+class TooMany(DomainError):
+    """A per-resource limit (not the request throttle): 429 with the seconds until it allows again."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None, details: Any = None):
+        super().__init__(message, code=code, details=details)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+
 # DRF's own default codes are already stable; these few get clearer names.
 _CODE_ALIASES = {"parse_error": "malformed_request", "invalid": "validation_error", "error": "bad_request"}
 
@@ -90,6 +101,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     headers: dict[str, str] = {}
     if isinstance(exc, DomainError):
         status, code, message, details = exc.status, exc.code, exc.message, exc.details
+        if isinstance(exc, TooMany):
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, Http404):
         status, code, message, details = 404, "not_found", "Not found.", None
     elif isinstance(exc, DjangoPermissionDenied):

@@ -68,6 +68,9 @@ class Partner(models.Model):
     max_concurrent_jobs = models.PositiveIntegerField(default=_default_concurrent_jobs)
     monthly_video_seconds = models.PositiveIntegerField(default=_default_monthly_seconds)
     max_audio_seconds = models.PositiveIntegerField(default=_default_max_audio_seconds)
+    # Set by reviewers: consents of this partner's subjects may be verified without a reviewer (from a live
+    # capture only, and only while TALKGATE_CONSENT_AUTO_VERIFY is on too).
+    consent_auto_verify = models.BooleanField(default=False)
     # The applicant proves ownership of the application with this token (hash only) to collect the first key.
     claim_token_hash = models.CharField(max_length=64, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -104,6 +104,7 @@ class PartnerReviewOut(serializers.ModelSerializer):
             "max_concurrent_jobs",
             "monthly_video_seconds",
             "max_audio_seconds",
+            "consent_auto_verify",
             "claimed_at",
             "created_at",
             "updated_at",
@@ -140,6 +141,11 @@ class LimitsIn(StrictSerializer):
         if not attrs:
             raise serializers.ValidationError({"non_field_errors": ["Give at least one limit."]})
         return attrs
+
+
+class ConsentPolicyIn(StrictSerializer):
+    auto_verify = serializers.BooleanField()
+    comment = serializers.CharField(max_length=2000)
 
 
 class AuditEntryOut(serializers.ModelSerializer):

@@ -181,6 +181,21 @@ def partner_set_limits(*, partner: Partner, reviewer: User, limits: dict[str, in
     return partner
 
 
+def partner_set_consent_policy(*, partner: Partner, reviewer: User, auto_verify: bool, comment: str) -> Partner:
+    """Allow or stop verifying this partner's consents without a reviewer (live captures, service switch on)."""
+    if not comment.strip():
+        raise DomainError("A policy change needs a comment.", code="comment_required")
+    with transaction.atomic():
+        current = Partner.objects.select_for_update().get(id=partner.id)
+        Partner.objects.filter(id=partner.id).update(consent_auto_verify=auto_verify, updated_at=timezone.now())
+        audit.record("partner.consent_policy_changed", target=partner, partner_id=partner.id,
+                     actor=f"user:{reviewer.pk}",
+                     payload={"auto_verify": {"from": current.consent_auto_verify, "to": auto_verify},
+                              "comment": comment})  # fmt: skip
+    partner.refresh_from_db()
+    return partner
+
+
 def partner_claim_first_key(*, partner_id: UUID, claim_token: str) -> tuple[ApiKey, str]:
     """Exchange the application's claim token for the partner's first key (once, after approval)."""
     with transaction.atomic():

@@ -44,6 +44,11 @@ urlpatterns = [
         apis.ReviewPartnerLimitsApi.as_view(),
         name="review-partner-limits",
     ),
+    path(
+        "review/partners/<uuid:partner_id>/consent-policy",
+        apis.ReviewPartnerConsentPolicyApi.as_view(),
+        name="review-partner-consent-policy",
+    ),
     path("review/audit", apis.AuditSearchApi.as_view(), name="audit-search"),
     path("review/audit/export", apis.AuditExportApi.as_view(), name="audit-export"),
     path("review/audit/verify", apis.AuditVerifyApi.as_view(), name="audit-verify"),

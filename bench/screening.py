@@ -3,8 +3,10 @@
     .venv/bin/python bench/screening.py [--repeat 3] [--calibrate]
 
 Builds the consent recording first (not timed): the espeak-ng consent fixture read three times (about 21 s)
-rendered over obama.jpg by the animation engine at 256 px. Screening a job: obama.jpg and the 10.8 s Harvard
-sentences recording (tests/fixtures). Each step is timed ``--repeat`` times and the median printed, on this CPU.
+over obama.jpg, the engine's unmarked frames at 256 px standing in for a camera recording (as in the tests), then
+verifies it as the cpu worker does, the generated-media check (watermark + C2PA, beside the rest) included.
+Screening a job: obama.jpg and the 10.8 s Harvard sentences recording (tests/fixtures). Each step is timed
+``--repeat`` times and the median printed, on this CPU.
 ``--calibrate`` also prints the score distributions that docs/verification.md uses to set the thresholds.
 """
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 FACES = ROOT / "tests" / "fixtures" / "faces"
 ENGINE = ROOT / "tests" / "fixtures" / "engine"
@@ -49,13 +52,13 @@ def build_consent_recording(out: Path) -> tuple[str, str]:
     """A ~21 s talking-head recording and the statement it reads (the fixture text three times over)."""
     import soundfile as sf
 
-    from gpu_worker.engine import RenderOptions, render_to_file
     from moderation.verification import decode_audio
+    from tests.moderation.verification.conftest import camera_stand_in
 
     one = decode_audio(str(FACES / "consent_tiger_orange_piano.wav"))
     wav = out.with_suffix(".wav")
     sf.write(str(wav), np.concatenate([one, one, one]), 16000, subtype="PCM_16")
-    render_to_file(str(FACES / "obama.jpg"), str(wav), str(out), RenderOptions(size=256))
+    camera_stand_in(FACES / "obama.jpg", wav, out)
     # Read three times, so everything before the last challenge is the statement.
     statement = f"{STATEMENT} {CHALLENGE}. {STATEMENT} {CHALLENGE}. {STATEMENT}"
     return statement, CHALLENGE
@@ -71,6 +74,9 @@ def main() -> None:
     ap.add_argument("--calibrate", action="store_true")
     args = ap.parse_args()
 
+    import django
+
+    django.setup()
     from moderation.verification import (
         decode_audio,
         find_phrases,
@@ -92,7 +98,14 @@ def main() -> None:
         t = time.perf_counter()
         statement, challenge = build_consent_recording(video)
         build_s = time.perf_counter() - t
-        report, total = timed(lambda: verify_recording(str(video), refs, statement, challenge), args.repeat)
+        from provenance.checks import generated_media_reading
+
+        report, total = timed(
+            lambda: verify_recording(
+                str(video), refs, statement, challenge, generated_media_check=generated_media_reading
+            ),
+            args.repeat,
+        )
         dur = report.detail["duration_s"]
         note = f"{dur:.1f} s recording, decision={report.decision}"
         rows.append(("-- verify consent recording --", "", f"(recording built in {build_s:.1f} s, not timed)"))
@@ -102,6 +115,7 @@ def main() -> None:
             ("face_match_liveness", "face match + liveness scores"),
             ("speech", "statement + challenge alignment"),
             ("replay", "fingerprint + replay compare"),
+            ("generated_media", "generated-media check (beside the steps above)"),
         ]:
             row(rows, "  " + label, report.timings[step])
         row(rows, f"  total (median of {args.repeat}; steps: last run)", total, note)

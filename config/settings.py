@@ -236,7 +236,12 @@ TALKGATE_WEBHOOK_TIMEOUT_S = env_int("TALKGATE_WEBHOOK_TIMEOUT_S", 10, minimum=1
 TALKGATE_FACE_MATCH_THRESHOLD = env_float("TALKGATE_FACE_MATCH_THRESHOLD", 0.55, minimum=0.1, maximum=1.5)
 # A protected person counts as matched at or below this distance (stricter: a false block is cheap to review).
 TALKGATE_PROTECTED_MATCH_THRESHOLD = env_float("TALKGATE_PROTECTED_MATCH_THRESHOLD", 0.6, minimum=0.1, maximum=1.5)
-TALKGATE_CHALLENGE_TTL_S = env_int("TALKGATE_CHALLENGE_TTL_S", 3600, minimum=60)
+TALKGATE_CHALLENGE_TTL_S = env_int("TALKGATE_CHALLENGE_TTL_S", 600, minimum=60)
+# Consent review policy: a consent may become verified without a reviewer only when this AND the partner's own
+# flag (set by reviewers) are on, and only from a live capture; uploaded recordings always go to a reviewer.
+TALKGATE_CONSENT_AUTO_VERIFY = env_bool("TALKGATE_CONSENT_AUTO_VERIFY", False)
+TALKGATE_CHALLENGES_PER_HOUR = env_int("TALKGATE_CHALLENGES_PER_HOUR", 5, minimum=1)
+TALKGATE_MAX_REJECTED_RECORDINGS = env_int("TALKGATE_MAX_REJECTED_RECORDINGS", 3, minimum=1)
 TALKGATE_MAX_RECORDING_BYTES = env_int("TALKGATE_MAX_RECORDING_BYTES", 60 * 1024 * 1024, minimum=1024)
 TALKGATE_MAX_RECORDING_SECONDS = env_int("TALKGATE_MAX_RECORDING_SECONDS", 60, minimum=5)
 TALKGATE_MAX_REFERENCE_PHOTOS = env_int("TALKGATE_MAX_REFERENCE_PHOTOS", 5, minimum=1)

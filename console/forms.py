@@ -35,6 +35,19 @@ class DecisionForm(forms.Form):
         return self.cleaned_data["decision"] == "approve"
 
 
+class ConsentDecisionForm(DecisionForm):
+    """A consent can also be unlocked: back to pending so the subject may record again."""
+
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject"), ("unlock", "Unlock")])
+
+
+class ConsentPolicyForm(forms.Form):
+    """Whether this partner's consents may be verified without a reviewer (live captures only)."""
+
+    auto_verify = forms.BooleanField(required=False)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, strip=True)
+
+
 class PartnerActionForm(forms.Form):
     action = forms.ChoiceField(
         choices=[(a, a.title()) for a in ("approve", "reject", "suspend", "reinstate")],

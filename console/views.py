@@ -27,6 +27,8 @@ from accounts.middleware import client_ip
 from accounts.models import Partner, PartnerStatus
 from console.forms import (
     AuditFilterForm,
+    ConsentDecisionForm,
+    ConsentPolicyForm,
     DecisionForm,
     PartnerActionForm,
     PartnerLimitsForm,
@@ -154,8 +156,20 @@ def partner_detail(request: HttpRequest, partner_id: str) -> HttpResponse:
     partner = _get_or_404(selectors.partner_get, partner_id=partner_id)
     action_form = PartnerActionForm()
     limits_form = PartnerLimitsForm(instance=partner)
+    policy_form = ConsentPolicyForm(initial={"auto_verify": partner.consent_auto_verify})
     status = 200
-    if request.method == "POST" and "action" in request.POST:
+    if request.method == "POST" and "consent_policy" in request.POST:
+        policy_form = ConsentPolicyForm(request.POST)
+        if policy_form.is_valid():
+            try:
+                services.partner_set_consent_policy(partner=partner, reviewer=request.user, **policy_form.cleaned_data)
+            except DomainError as exc:
+                _refusal(request, exc)
+            else:
+                messages.success(request, f"{partner.name}: consent review policy saved.")
+            return redirect("console:partner", partner_id=partner.id)
+        status = 400
+    elif request.method == "POST" and "action" in request.POST:
         action_form = PartnerActionForm(request.POST)
         if action_form.is_valid():
             action = action_form.cleaned_data["action"]
@@ -186,7 +200,8 @@ def partner_detail(request: HttpRequest, partner_id: str) -> HttpResponse:
             return redirect("console:partner", partner_id=partner.id)
         status = 400
     partner.refresh_from_db()
-    context = {"partner": partner, "action_form": action_form, "limits_form": limits_form}
+    context = {"partner": partner, "action_form": action_form, "limits_form": limits_form,
+               "policy_form": policy_form, "service_auto_verify": settings.TALKGATE_CONSENT_AUTO_VERIFY}  # fmt: skip
     return render(request, "console/partner.html", context, status=status)
 
 
@@ -195,28 +210,31 @@ def partner_detail(request: HttpRequest, partner_id: str) -> HttpResponse:
 def consent_detail(request: HttpRequest, consent_id: str) -> HttpResponse:
     """A consent in review: its evidence video, the verification checks against their thresholds, a decision."""
     consent: Consent = _get_or_404(moderation_selectors.consent_for_review, consent_id=consent_id)
-    form = DecisionForm()
+    form = ConsentDecisionForm()
     status = 200
     if request.method == "POST":
-        form = DecisionForm(request.POST)
+        form = ConsentDecisionForm(request.POST)
         if form.is_valid():
+            decision = form.cleaned_data["decision"]
             try:
                 moderation_services.consent_review(
-                    consent=consent, reviewer=request.user, approve=form.approve, comment=form.cleaned_data["comment"]
+                    consent=consent, reviewer=request.user, decision=decision, comment=form.cleaned_data["comment"]
                 )
             except DomainError as exc:
                 _refusal(request, exc)
                 return redirect("console:consent", consent_id=consent.id)
-            verdict = "approved" if form.approve else "rejected"
+            verdict = {"approve": "approved", "reject": "rejected", "unlock": "unlocked"}[decision]
             messages.success(request, f"Consent for {consent.subject.display_name} {verdict}.")
             return redirect("console:queue")
         status = 400
     checks = (consent.verification_report or {}).get("checks", {})
+    moderation_services.evidence_viewed(consent=consent, reviewer=request.user, what="report")
     context = {
         "consent": consent,
         "evidence": consent.evidence.first(),
         "checks": sorted(checks.items()),
         "in_review": consent.status == ConsentStatus.NEEDS_REVIEW,
+        "unlockable": "too_many_attempts" in (consent.reason_codes or []),
         "form": form,
     }
     return render(request, "console/consent.html", context, status=status)
@@ -229,6 +247,7 @@ def consent_evidence(request: HttpRequest, consent_id: str) -> FileResponse:
     evidence = consent.evidence.first()
     if evidence is None:
         raise Http404("This consent has no recording.")
+    moderation_services.evidence_viewed(consent=consent, reviewer=request.user, what="recording")
     return _stream(evidence.recording, "video/mp4")
 
 

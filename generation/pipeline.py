@@ -11,10 +11,9 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -28,9 +27,6 @@ from generation.models import Job, JobStatus
 from generation.services import job_fail, job_transition
 from moderation import screening
 from moderation.models import ConsentStatus
-
-if TYPE_CHECKING:
-    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -177,16 +173,6 @@ def _claim_render(job_id: str) -> tuple[Job, uuid.UUID] | None:
     return job, lease
 
 
-def _frame_hook(job: Job) -> Callable[[np.ndarray, int], np.ndarray]:
-    """The provenance watermark, embedded into every frame before the lossy encode."""
-    # Imported here, not at module level, so the web process does not load torch; no fallback on purpose: an
-    # output must never leave without its watermark.
-    from provenance.watermark import Embedder
-
-    embedder = Embedder(job.watermark_id, base_strength=settings.TALKGATE_WATERMARK_STRENGTH)
-    return lambda frames, first_index: embedder.embed_batch(frames)
-
-
 def engine_options(options: dict[str, Any]) -> Any:
     """The engine's RenderOptions from a job's stored options."""
     from gpu_worker.engine import RenderOptions
@@ -240,8 +226,11 @@ def render_job(job_id: str) -> str | None:
                 str(out),
                 engine_options(job.options),
                 progress=watch.progress,
-                frame_hook=_frame_hook(job),
                 should_cancel=watch.should_cancel,
+                # The engine embeds the mark into every frame before the lossy encode; the job's id makes the
+                # output lead back to this job.
+                watermark_id=job.watermark_id,
+                watermark_strength=settings.TALKGATE_WATERMARK_STRENGTH,
             )
         except engine.EngineCancelled:
             logger.info("render of %s stopped: cancelled or taken over", job_id)

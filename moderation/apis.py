@@ -25,8 +25,10 @@ from moderation.serializers import (
     BlockedPhraseOut,
     ConsentCreatedOut,
     ConsentCreateIn,
+    ConsentDecisionIn,
     ConsentFilterIn,
     ConsentOut,
+    ConsentReviewOut,
     EvidenceIn,
     EvidenceOut,
     ProtectedPersonIn,
@@ -178,44 +180,58 @@ class ReviewQueueApi(APIView):
         return Response({"results": QueueItemOut(items, many=True).data})
 
 
+class ReviewConsentDetailApi(APIView):
+    """A consent with its verification report and recordings' reports and fingerprints (an audited read)."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(responses=ConsentReviewOut, tags=["review"])
+    def get(self, request: Request, consent_id: str) -> Response:
+        consent = selectors.consent_for_review(consent_id=consent_id)
+        services.evidence_viewed(consent=consent, reviewer=request.user, what="report")
+        return Response(ConsentReviewOut(consent).data)
+
+
 class ReviewConsentDecideApi(APIView):
     permission_classes = [IsReviewer]
 
-    @extend_schema(request=ReviewDecisionIn, responses=ConsentOut, tags=["review"])
+    @extend_schema(request=ConsentDecisionIn, responses=ConsentReviewOut, tags=["review"])
     def post(self, request: Request, consent_id: str) -> Response:
-        data = _valid(ReviewDecisionIn, request.data)
+        data = _valid(ConsentDecisionIn, request.data)
         person = None
         if data["protected_person_id"]:
             person = selectors.protected_person_get(person_id=data["protected_person_id"])
         consent = services.consent_review(
             consent=selectors.consent_for_review(consent_id=consent_id), reviewer=request.user,
-            approve=data["decision"] == "approve", comment=data["comment"], protected_person=person,
+            decision=data["decision"], comment=data["comment"], protected_person=person,
         )  # fmt: skip
-        return Response(ConsentOut(consent).data)
+        return Response(ConsentReviewOut(consent).data)
 
 
 class ReviewConsentEvidenceApi(APIView):
-    """The latest recording of a consent, for a reviewer to watch."""
+    """The latest recording of a consent, for a reviewer to watch (an audited read)."""
 
     permission_classes = [IsReviewer]
 
     @extend_schema(responses={(200, "video/mp4"): OpenApiTypes.BINARY}, tags=["review"])
     def get(self, request: Request, consent_id: str) -> FileResponse:
-        evidence = selectors.consent_for_review(consent_id=consent_id).evidence.first()
+        consent = selectors.consent_for_review(consent_id=consent_id)
+        evidence = consent.evidence.first()
         if evidence is None:
             raise NotFound("This consent has no recording.", code="evidence_not_found")
+        services.evidence_viewed(consent=consent, reviewer=request.user, what="recording")
         return FileResponse(default_storage.open(evidence.recording, "rb"), content_type="video/mp4")
 
 
 class ReviewConsentRevokeApi(APIView):
     permission_classes = [IsReviewer]
 
-    @extend_schema(request=RevokeConsentIn, responses=ConsentOut, tags=["review"])
+    @extend_schema(request=RevokeConsentIn, responses=ConsentReviewOut, tags=["review"])
     def post(self, request: Request, consent_id: str) -> Response:
         data = _valid(RevokeConsentIn, request.data)
         consent = services.consent_revoke(consent=selectors.consent_for_review(consent_id=consent_id),
                                           actor=f"user:{request.user.pk}", reason=data["reason"])  # fmt: skip
-        return Response(ConsentOut(consent).data)
+        return Response(ConsentReviewOut(consent).data)
 
 
 class ReviewJobDecideApi(APIView):

@@ -77,6 +77,11 @@ class Consent(models.Model):
     challenge_used_at = models.DateTimeField(null=True, blank=True)
     # The subject's secret revocation link: only its hash is kept.
     revocation_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # When each recent challenge was issued (the last hour's): bounds how often a partner may ask for one.
+    challenge_history = models.JSONField(default=list, blank=True)
+    # Recordings automatically rejected since the last reviewer unlock; at the limit the consent locks in review.
+    rejected_attempts = models.PositiveSmallIntegerField(default=0)
+    # Scores, thresholds, timings: reviewers only (the API gives partners status and reason codes).
     verification_report = models.JSONField(default=dict, blank=True)
     reason_codes = models.JSONField(default=list, blank=True)
     # A reviewer may approve a consent given by a protected person; then that person's match does not block.
@@ -108,11 +113,19 @@ class Consent(models.Model):
         return f"consent {self.id} ({self.status})"
 
 
+class EvidenceSource(models.TextChoices):
+    # A file a partner uploaded: nothing ties it to the moment it was made, so a reviewer always decides.
+    UPLOAD = "upload"
+    # Recorded live on the hosted capture page, prompts revealed while recording.
+    LIVE = "live"
+
+
 class ConsentEvidence(models.Model):
     """A recording the subject made, and what automatic verification found in it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="evidence")
+    source = models.CharField(max_length=8, choices=EvidenceSource.choices, default=EvidenceSource.UPLOAD)
     recording = models.CharField(max_length=300, help_text="Storage name")
     size_bytes = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64, db_index=True)
@@ -128,6 +141,19 @@ class ConsentEvidence(models.Model):
 
     def __str__(self) -> str:
         return f"evidence {self.id} ({self.decision or 'pending'})"
+
+
+class FingerprintKey(models.Model):
+    """One locality-sensitive key of a recording's fingerprint: replay lookups go through this index."""
+
+    evidence = models.ForeignKey(ConsentEvidence, on_delete=models.CASCADE, related_name="fingerprint_keys")
+    key = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key"], name="fingerprint_key_idx")]
+
+    def __str__(self) -> str:
+        return f"key {self.key} of {self.evidence_id}"
 
 
 class ProtectedPerson(models.Model):

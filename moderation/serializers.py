@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import UseCase
@@ -36,19 +37,42 @@ class ConsentCreateIn(StrictSerializer):
 
 
 class ConsentOut(serializers.ModelSerializer):
+    """What a partner sees of a consent: decisions and reason codes, never scores, thresholds or fingerprints."""
+
     subject_id = serializers.UUIDField()
     terms = serializers.SerializerMethodField()
+    attempts_left = serializers.SerializerMethodField(help_text="Recordings that may still be rejected before "
+                                                      "the consent locks for a reviewer.")  # fmt: skip
 
     class Meta:
         model = Consent
         fields = ["id", "subject_id", "use_case", "valid_from", "valid_until", "max_generations", "generations_used",
-                  "status", "reason_codes", "terms", "statement", "challenge_phrase", "challenge_expires_at",
-                  "verification_report", "verified_at", "revoked_at", "created_at"]  # fmt: skip
+                  "status", "reason_codes", "attempts_left", "terms", "statement", "challenge_phrase",
+                  "challenge_expires_at", "verified_at", "revoked_at", "created_at"]  # fmt: skip
 
     def get_terms(self, consent: Consent) -> str:
         from moderation.services import terms_text
 
         return terms_text(consent)
+
+    def get_attempts_left(self, consent: Consent) -> int:
+        return max(0, settings.TALKGATE_MAX_REJECTED_RECORDINGS - consent.rejected_attempts)
+
+
+class ConsentReviewOut(ConsentOut):
+    """A reviewer's view: the verification report (scores, thresholds, timings) and the review."""
+
+    partner_id = serializers.UUIDField()
+    evidence = serializers.SerializerMethodField()
+
+    class Meta(ConsentOut.Meta):
+        fields = [*ConsentOut.Meta.fields, "partner_id", "rejected_attempts", "verification_report", "evidence",
+                  "review_comment", "reviewed_at"]  # fmt: skip
+
+    def get_evidence(self, consent: Consent) -> list[dict[str, Any]]:
+        return [{"id": str(e.id), "source": e.source, "decision": e.decision, "size_bytes": e.size_bytes,
+                 "created_at": e.created_at.isoformat(), "report": e.report, "fingerprint": e.fingerprint}
+                for e in consent.evidence.all()]  # fmt: skip
 
 
 class ConsentCreatedOut(ConsentOut):
@@ -84,6 +108,13 @@ class RevokeConsentIn(StrictSerializer):
 
 class ReviewDecisionIn(StrictSerializer):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
+    comment = serializers.CharField(max_length=5000)
+
+
+class ConsentDecisionIn(StrictSerializer):
+    decision = serializers.ChoiceField(
+        choices=["approve", "reject", "unlock"], help_text="unlock: back to pending, so the subject may record again"
+    )
     comment = serializers.CharField(max_length=5000)
     protected_person_id = serializers.UUIDField(required=False, allow_null=True, default=None)
 

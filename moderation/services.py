@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
-from accounts.errors import Conflict, DomainError, Forbidden
+from accounts.errors import Conflict, DomainError, Forbidden, TooMany
 from accounts.models import Partner, User
 from generation import enqueue, inputs, storage
 from moderation import faces
@@ -25,6 +25,8 @@ from moderation.models import (
     Consent,
     ConsentEvidence,
     ConsentStatus,
+    EvidenceSource,
+    FingerprintKey,
     ProtectedPerson,
     ProtectedPersonPhoto,
     Subject,
@@ -47,6 +49,34 @@ def _consent_event(consent: Consent, status: str) -> None:
     notify(partner_id=consent.partner_id, event_type=f"consent.{status}",
            data={"id": str(consent.id), "subject_id": str(consent.subject_id), "status": status,
                  "reason_codes": list(consent.reason_codes or [])})  # fmt: skip
+
+
+def consent_transition(
+    *,
+    consent: Consent,
+    expected: tuple[str, ...] | list[str],
+    new: str,
+    event: str | None = None,
+    actor: str = "system",
+    fields: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
+    where: dict[str, Any] | None = None,
+) -> bool:
+    """The one way a consent changes status: a guarded update, then its audit entry and webhook, or nothing.
+
+    Call inside ``transaction.atomic`` when other writes must land with it. Returns whether it moved.
+    """
+    now = timezone.now()
+    moved = Consent.objects.filter(id=consent.id, status__in=list(expected), **(where or {})).update(
+        status=new, updated_at=now, **(fields or {})
+    )
+    if not moved:
+        return False
+    consent.refresh_from_db()
+    body = {"from": list(expected), "reasons": list(consent.reason_codes or []), **(payload or {})}
+    audit.record(event or f"consent.{new}", target=consent, partner_id=consent.partner_id, actor=actor, payload=body)
+    _consent_event(consent, new)
+    return True
 
 
 # --- Subjects ------------------------------------------------------------------------------------------------
@@ -155,12 +185,14 @@ def consent_create(
     token = secrets.token_urlsafe(32)
     challenge, expires = _new_challenge()
     # An artwork has nobody to record a statement: a reviewer approves each such consent instead.
-    status = ConsentStatus.NEEDS_REVIEW if subject.kind == SubjectKind.ARTWORK else ConsentStatus.PENDING
+    artwork = subject.kind == SubjectKind.ARTWORK
+    status = ConsentStatus.NEEDS_REVIEW if artwork else ConsentStatus.PENDING
     with transaction.atomic():
         consent = Consent.objects.create(
             partner=partner, subject=subject, use_case=use_case, valid_from=valid_from, valid_until=valid_until,
             max_generations=max_generations, status=status, challenge_phrase=challenge,
             challenge_expires_at=expires, revocation_token_hash=_sha256(token),
+            challenge_history=[timezone.now().isoformat()], reason_codes=["artwork_review"] if artwork else [],
         )  # fmt: skip
         consent.statement = statement_text(consent)
         consent.save(update_fields=["statement"])
@@ -169,41 +201,69 @@ def consent_create(
     return consent, token
 
 
+def _may_retry(consent: Consent) -> bool:
+    """A recording the checks rejected may be followed by another, up to the attempt limit; a reviewer's no is final."""
+    return (
+        consent.status == ConsentStatus.REJECTED
+        and consent.reviewed_by_id is None
+        and consent.rejected_attempts < settings.TALKGATE_MAX_REJECTED_RECORDINGS
+    )
+
+
 def consent_new_challenge(*, consent: Consent) -> Consent:
-    """A fresh challenge phrase (and statement) for a capture that has not received evidence yet."""
-    if consent.status != ConsentStatus.PENDING:
-        raise Conflict(f"The consent is {consent.status}.", code="consent_not_pending")
-    challenge, expires = _new_challenge()
+    """A fresh challenge phrase (and statement): for a pending capture, or a retry after a rejected recording.
+
+    At most TALKGATE_CHALLENGES_PER_HOUR per consent (429 with Retry-After), so nobody can fish for words.
+    """
     with transaction.atomic():
+        consent = Consent.objects.select_for_update().get(id=consent.id)
+        if consent.status != ConsentStatus.PENDING and not _may_retry(consent):
+            raise Conflict(f"The consent is {consent.status}.", code="consent_not_pending")
+        now = timezone.now()
+        recent = sorted(t for t in consent.challenge_history if datetime.fromisoformat(t) > now - timedelta(hours=1))
+        if len(recent) >= settings.TALKGATE_CHALLENGES_PER_HOUR:
+            wait = (datetime.fromisoformat(recent[0]) + timedelta(hours=1) - now).total_seconds()
+            raise TooMany(f"At most {settings.TALKGATE_CHALLENGES_PER_HOUR} new challenges per consent per hour.",
+                          code="challenge_limit", retry_after=wait)  # fmt: skip
+        challenge, expires = _new_challenge()
         consent.challenge_phrase, consent.challenge_expires_at, consent.challenge_used_at = challenge, expires, None
+        consent.challenge_history = [*recent, now.isoformat()]
         consent.statement = statement_text(consent)
-        consent.save(update_fields=["challenge_phrase", "challenge_expires_at", "challenge_used_at", "statement"])
+        consent.save(update_fields=["challenge_phrase", "challenge_expires_at", "challenge_used_at", "statement",
+                                    "challenge_history"])  # fmt: skip
         audit.record("consent.challenge_renewed", target=consent, partner_id=consent.partner_id)
+        if consent.status == ConsentStatus.REJECTED:
+            consent_transition(consent=consent, expected=[ConsentStatus.REJECTED], new=ConsentStatus.PENDING,
+                               event="consent.retry_opened", actor="partner",
+                               fields={"reason_codes": []})  # fmt: skip
     return consent
 
 
 def _check_recording(data: bytes) -> float:
-    """The recording must decode as video with an audio track, within the length limit."""
+    """The recording must decode as video with an audio track, and really last no longer than the limit.
+
+    The length is read from the packets, not the header (a WebM without a duration header says nothing), and
+    reading stops just past the limit: nothing of a too-long recording is decoded or stored.
+    """
+    from moderation.verification.media import MediaError, measure_duration
+
+    limit = settings.TALKGATE_MAX_RECORDING_SECONDS
     try:
         with av.open(io.BytesIO(data), metadata_errors="ignore") as container:
             if not container.streams.video or not container.streams.audio:
                 raise DomainError("The recording needs a video and an audio track.", code="recording_invalid")
-            duration = float(container.duration or 0) / av.time_base
-            if not duration:
-                stream = container.streams.video[0]
-                duration = float((stream.duration or 0) * (stream.time_base or 0))
             next(container.decode(video=0))
+        duration = measure_duration(io.BytesIO(data), limit + 0.5)
     except DomainError:
         raise
-    except (av.FFmpegError, StopIteration, ValueError, IndexError, UnicodeDecodeError) as exc:
+    except (av.FFmpegError, MediaError, StopIteration, ValueError, IndexError, UnicodeDecodeError) as exc:
         raise DomainError("The recording is not a decodable video.", code="recording_invalid") from exc
-    if duration > settings.TALKGATE_MAX_RECORDING_SECONDS + 0.5:
-        raise DomainError(f"Recordings may last {settings.TALKGATE_MAX_RECORDING_SECONDS} s at most.",
-                          code="recording_too_long")  # fmt: skip
+    if duration > limit + 0.5:
+        raise DomainError(f"Recordings may last {limit} s at most.", code="recording_too_long")
     return duration
 
 
-def evidence_submit(*, consent: Consent, fileobj: IO[bytes]) -> ConsentEvidence:
+def evidence_submit(*, consent: Consent, fileobj: IO[bytes], source: str = EvidenceSource.UPLOAD) -> ConsentEvidence:
     """Store the subject's recording (single use of the challenge) and queue its automatic verification."""
     if consent.status != ConsentStatus.PENDING:
         raise Conflict(f"The consent is {consent.status}; evidence is taken only while pending.",
@@ -223,17 +283,18 @@ def evidence_submit(*, consent: Consent, fileobj: IO[bytes]) -> ConsentEvidence:
     )
     try:
         with transaction.atomic():
-            claimed = Consent.objects.filter(
-                id=consent.id, status=ConsentStatus.PENDING, challenge_used_at__isnull=True
-            ).update(status=ConsentStatus.VERIFYING, challenge_used_at=now, updated_at=now)
+            claimed = consent_transition(
+                consent=consent, expected=[ConsentStatus.PENDING], new=ConsentStatus.VERIFYING,
+                event="consent.evidence_received", actor="partner", where={"challenge_used_at__isnull": True},
+                fields={"challenge_used_at": now, "reason_codes": []},
+                payload={"evidence_id": str(evidence_id), "duration_s": round(duration, 2), "source": source},
+            )  # fmt: skip
             if not claimed:
                 raise Conflict("Evidence was already submitted for this challenge.", code="challenge_used")
             evidence = ConsentEvidence.objects.create(
-                id=evidence_id, consent=consent, recording=name, size_bytes=len(data),
+                id=evidence_id, consent=consent, recording=name, size_bytes=len(data), source=source,
                 sha256=hashlib.sha256(data).hexdigest(), challenge_phrase=consent.challenge_phrase,
             )  # fmt: skip
-            audit.record("consent.evidence_received", target=consent, partner_id=consent.partner_id,
-                         payload={"evidence_id": str(evidence_id), "duration_s": round(duration, 2)})  # fmt: skip
             enqueue.after_commit(VERIFY_EVIDENCE, evidence.id)
     except Exception:
         storage.delete(name)
@@ -242,26 +303,72 @@ def evidence_submit(*, consent: Consent, fileobj: IO[bytes]) -> ConsentEvidence:
 
 
 def _generated_media_check() -> Any:
-    """The provenance check (our watermark or an AI-generated C2PA manifest), once that library exists."""
-    try:
-        from provenance.checks import is_generated_media
-    except ImportError:  # the provenance issue adds it
-        return None
-    return is_generated_media
+    """The provenance check: our watermark (service and engine outputs) or an AI-generated C2PA manifest."""
+    from provenance.checks import generated_media_reading
+
+    return generated_media_reading
+
+
+# How many earlier recordings, found through the index, are compared in full: a fixed bound, so one
+# verification costs the same however many recordings are stored.
+REPLAY_CANDIDATES = 20
+
+
+def _replay_lookup(exclude_id: object) -> Any:
+    """Earlier fingerprints that share index keys with a new one (of any subject, of any partner)."""
+    from django.db.models import Count
+
+    from moderation.verification.fingerprint import index_keys
+
+    def lookup(fingerprint: dict[str, Any]) -> list[dict[str, Any]]:
+        keys = index_keys(fingerprint)
+        if not keys:
+            return []
+        best = (
+            FingerprintKey.objects.filter(key__in=keys)
+            .exclude(evidence_id=exclude_id)
+            .values("evidence_id")
+            .annotate(hits=Count("id"))
+            .order_by("-hits")[:REPLAY_CANDIDATES]
+        )
+        ids = [row["evidence_id"] for row in best]
+        return list(ConsentEvidence.objects.filter(id__in=ids).values_list("fingerprint", flat=True))
+
+    return lookup
+
+
+def auto_verify_allowed(partner: Partner) -> bool:
+    """Whether a consent of this partner may become verified without a reviewer (both switches on)."""
+    return settings.TALKGATE_CONSENT_AUTO_VERIFY and partner.consent_auto_verify
+
+
+def _outcome(consent: Consent, evidence: ConsentEvidence, decision: str, reasons: list[str]) -> tuple[str, list[str]]:
+    """The consent's next status and its reason codes, from the checks' decision and the review policy."""
+    if decision == "rejected":
+        if consent.rejected_attempts + 1 >= settings.TALKGATE_MAX_REJECTED_RECORDINGS:
+            return ConsentStatus.NEEDS_REVIEW, ["too_many_attempts", *reasons]
+        return ConsentStatus.REJECTED, reasons
+    review = list(reasons)  # borderline checks, when the decision is needs_review
+    if evidence.source != EvidenceSource.LIVE:
+        review.append("uploaded_evidence")
+    if not auto_verify_allowed(consent.partner):
+        review.append("policy_review")
+    return (ConsentStatus.NEEDS_REVIEW, review) if review else (ConsentStatus.VERIFIED, [])
 
 
 def evidence_verify(*, evidence_id: object) -> str | None:
-    """Run automatic verification of one recording and move the consent to verified, rejected or review."""
-    evidence = ConsentEvidence.objects.select_related("consent", "consent__subject").filter(id=evidence_id).first()
+    """Run automatic verification of one recording and move the consent on (verified only by policy)."""
+    evidence = (
+        ConsentEvidence.objects.select_related("consent", "consent__subject", "consent__partner")
+        .filter(id=evidence_id)
+        .first()
+    )
     if evidence is None or evidence.decision or evidence.consent.status != ConsentStatus.VERIFYING:
         return None
-    from moderation.verification import verify_recording
+    from moderation.verification import index_keys, verify_recording
 
     consent = evidence.consent
     references = [r.embedding for r in consent.subject.references.all()]
-    earlier = list(
-        ConsentEvidence.objects.exclude(id=evidence.id).exclude(fingerprint={}).values_list("fingerprint", flat=True)
-    )
     with storage.local_copy(evidence.recording) as path:
         report = verify_recording(
             str(path),
@@ -269,28 +376,27 @@ def evidence_verify(*, evidence_id: object) -> str | None:
             # The library aligns the fixed lead first, then looks for the challenge words after it.
             statement=STATEMENT_LEAD,
             challenge=evidence.challenge_phrase,
-            earlier_fingerprints=earlier,
+            replay_lookup=_replay_lookup(evidence.id),
             generated_media_check=_generated_media_check(),
         )
     body = report.as_dict()
-    new_status = {
-        "verified": ConsentStatus.VERIFIED,
-        "rejected": ConsentStatus.REJECTED,
-    }.get(report.decision, ConsentStatus.NEEDS_REVIEW)
+    new_status, reasons = _outcome(consent, evidence, report.decision, list(report.reasons))
     now = timezone.now()
     with transaction.atomic():
         ConsentEvidence.objects.filter(id=evidence.id).update(
             decision=report.decision, report=body, fingerprint=report.fingerprint, verified_at=now
         )
-        moved = Consent.objects.filter(id=consent.id, status=ConsentStatus.VERIFYING).update(
-            status=new_status, verification_report=body, reason_codes=list(report.reasons),
-            verified_at=now if new_status == ConsentStatus.VERIFIED else None, updated_at=now,
+        FingerprintKey.objects.filter(evidence_id=evidence.id).delete()
+        FingerprintKey.objects.bulk_create(
+            FingerprintKey(evidence_id=evidence.id, key=k) for k in index_keys(report.fingerprint)
+        )
+        attempts = consent.rejected_attempts + (report.decision == "rejected")
+        moved = consent_transition(
+            consent=consent, expected=[ConsentStatus.VERIFYING], new=new_status,
+            fields={"verification_report": body, "reason_codes": reasons, "rejected_attempts": attempts,
+                    "verified_at": now if new_status == ConsentStatus.VERIFIED else None},
+            payload={"evidence_id": str(evidence.id), "source": evidence.source},
         )  # fmt: skip
-        if moved:
-            audit.record(f"consent.{new_status}", target=consent, partner_id=consent.partner_id, actor="system",
-                         payload={"evidence_id": str(evidence.id), "reasons": list(report.reasons)})  # fmt: skip
-            consent.reason_codes = list(report.reasons)
-            _consent_event(consent, new_status)
     return new_status if moved else None
 
 
@@ -302,32 +408,52 @@ def _no_conflict_of_interest(reviewer: User, partner_id: object) -> None:
         raise Forbidden("Reviewers cannot review work of a partner they belong to.", code="conflict_of_interest")
 
 
+class ReviewDecision:
+    """What a reviewer may decide on a consent in review."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    # Back to pending with the attempt count reset: the subject may record again (after too_many_attempts).
+    UNLOCK = "unlock"
+
+
 def consent_review(
-    *, consent: Consent, reviewer: User, approve: bool, comment: str, protected_person: ProtectedPerson | None = None
+    *, consent: Consent, reviewer: User, decision: str, comment: str, protected_person: ProtectedPerson | None = None
 ) -> Consent:
-    """A reviewer's decision on a consent in review (artworks always come here)."""
+    """A reviewer's decision on a consent in review: approve, reject (final) or unlock for another recording."""
     _no_conflict_of_interest(reviewer, consent.partner_id)
     if not comment.strip():
         raise DomainError("A decision needs a comment.", code="comment_required")
     now = timezone.now()
-    new = ConsentStatus.VERIFIED if approve else ConsentStatus.REJECTED
+    review = {"reviewed_by": reviewer, "reviewed_at": now, "review_comment": comment}
+    if decision == ReviewDecision.APPROVE:
+        new, fields = ConsentStatus.VERIFIED, {**review, "verified_at": now, "reason_codes": [],
+                                               "approved_protected_person": protected_person}  # fmt: skip
+    elif decision == ReviewDecision.REJECT:
+        new, fields = ConsentStatus.REJECTED, {**review, "verified_at": None, "reason_codes": ["reviewer_rejected"]}
+    elif decision == ReviewDecision.UNLOCK:
+        # reviewed_by stays empty: an unlocked consent is not a reviewer's final word.
+        new, fields = ConsentStatus.PENDING, {"rejected_attempts": 0, "reason_codes": [], "review_comment": comment}
+    else:
+        raise DomainError(f"Unknown decision {decision!r}.", code="validation_error")
     with transaction.atomic():
-        moved = Consent.objects.filter(id=consent.id, status=ConsentStatus.NEEDS_REVIEW).update(
-            status=new, reviewed_by=reviewer, reviewed_at=now, review_comment=comment, updated_at=now,
-            verified_at=now if approve else None,
-            approved_protected_person=protected_person if approve else None,
-            reason_codes=[] if approve else ["reviewer_rejected"],
+        moved = consent_transition(
+            consent=consent, expected=[ConsentStatus.NEEDS_REVIEW], new=new,
+            event=f"consent.review_{ {'approve': 'approved', 'reject': 'rejected', 'unlock': 'unlocked'}[decision] }",
+            actor=f"user:{reviewer.pk}", fields=fields,
+            payload={"comment": comment,
+                     "protected_person_id": str(protected_person.id) if protected_person else None},
         )  # fmt: skip
         if not moved:
             consent.refresh_from_db()
             raise Conflict(f"The consent is {consent.status}, not in review.", code="not_in_review")
-        audit.record(f"consent.review_{'approved' if approve else 'rejected'}", target=consent,
-                     partner_id=consent.partner_id, actor=f"user:{reviewer.pk}",
-                     payload={"comment": comment, "protected_person_id": str(protected_person.id)
-                              if protected_person else None})  # fmt: skip
-        consent.refresh_from_db()
-        _consent_event(consent, consent.status)
     return consent
+
+
+def evidence_viewed(*, consent: Consent, reviewer: User, what: str) -> None:
+    """Record that a reviewer read a consent's evidence (its recording, or its report with biometric data)."""
+    audit.record("consent.evidence_viewed", target=consent, partner_id=consent.partner_id,
+                 actor=f"user:{reviewer.pk}", payload={"what": what})  # fmt: skip
 
 
 def job_review(*, job_id: object, reviewer: User, approve: bool, comment: str) -> Any:
@@ -359,17 +485,13 @@ def consent_revoke(*, consent: Consent, actor: str, reason: str = "") -> Consent
     from generation.services import job_transition
 
     now = timezone.now()
+    open_statuses = [c for c in ConsentStatus.values if c != ConsentStatus.REVOKED]
     with transaction.atomic():
-        moved = (
-            Consent.objects.filter(id=consent.id)
-            .exclude(status=ConsentStatus.REVOKED)
-            .update(status=ConsentStatus.REVOKED, revoked_at=now, revoked_by=actor[:80], updated_at=now)
-        )
+        moved = consent_transition(consent=consent, expected=open_statuses, new=ConsentStatus.REVOKED, actor=actor,
+                                   fields={"revoked_at": now, "revoked_by": actor[:80]},
+                                   payload={"reason": reason[:500]})  # fmt: skip
         if not moved:
             raise Conflict("The consent is already revoked.", code="consent_revoked")
-        audit.record("consent.revoked", target=consent, partner_id=consent.partner_id, actor=actor,
-                     payload={"reason": reason[:500]})  # fmt: skip
-        _consent_event(consent, ConsentStatus.REVOKED)
         for job_id in Job.objects.filter(consent=consent, status__in=ACTIVE_STATUSES).values_list("id", flat=True):
             job_transition(job_id=job_id, expected=ACTIVE_STATUSES, new=JobStatus.CANCELLED,
                            fields={"reason_codes": ["consent_revoked"], "cancel_requested": True,
@@ -438,29 +560,25 @@ def blocked_phrase_remove(*, item: BlockedPhrase, reviewer: User) -> None:
 def consents_expire(*, now: datetime | None = None) -> int:
     """Mark consents past their window as expired (screening already refuses them; this keeps lists honest)."""
     now = now or timezone.now()
-    open_statuses = [ConsentStatus.PENDING, ConsentStatus.VERIFYING, ConsentStatus.VERIFIED, ConsentStatus.NEEDS_REVIEW]
+    open_statuses = [ConsentStatus.PENDING, ConsentStatus.VERIFYING, ConsentStatus.VERIFIED, ConsentStatus.NEEDS_REVIEW,
+                     ConsentStatus.REJECTED]  # fmt: skip
     expired = 0
-    for consent in Consent.objects.filter(status__in=open_statuses, valid_until__lte=now).only("id", "partner_id"):
+    for consent in Consent.objects.filter(status__in=open_statuses, valid_until__lte=now):
         with transaction.atomic():
-            moved = Consent.objects.filter(id=consent.id, status__in=open_statuses).update(
-                status=ConsentStatus.EXPIRED, updated_at=now
-            )
-            if moved:
-                audit.record("consent.expired", target=consent, partner_id=consent.partner_id, actor="system")
-                _consent_event(consent, ConsentStatus.EXPIRED)
-                expired += 1
+            expired += consent_transition(consent=consent, expected=open_statuses, new=ConsentStatus.EXPIRED,
+                                          where={"valid_until__lte": now})  # fmt: skip
     return expired
 
 
 def consent_send_to_review(*, consent: Consent, note: str, actor: str) -> Consent:
     """Hand a pending capture to a reviewer without a recording (e.g. the subject cannot record one)."""
     with transaction.atomic():
-        moved = Consent.objects.filter(id=consent.id, status=ConsentStatus.PENDING).update(
-            status=ConsentStatus.NEEDS_REVIEW, reason_codes=["sent_to_review"], updated_at=timezone.now()
-        )
+        moved = consent_transition(
+            consent=consent, expected=[ConsentStatus.PENDING], new=ConsentStatus.NEEDS_REVIEW,
+            event="consent.sent_to_review", actor=actor,
+            fields={"reason_codes": ["sent_to_review"]}, payload={"note": note[:500]},
+        )  # fmt: skip
         if not moved:
+            consent.refresh_from_db()
             raise Conflict(f"The consent is {consent.status}.", code="consent_not_pending")
-        audit.record("consent.sent_to_review", target=consent, partner_id=consent.partner_id, actor=actor,
-                     payload={"note": note[:500]})  # fmt: skip
-    consent.refresh_from_db()
     return consent

@@ -12,6 +12,7 @@ urlpatterns = [
     path("consents/<uuid:consent_id>/evidence", apis.ConsentEvidenceApi.as_view(), name="consent-evidence"),
     path("consents/<uuid:consent_id>/revoke", apis.ConsentRevokeApi.as_view(), name="consent-revoke"),
     path("review/queue", apis.ReviewQueueApi.as_view(), name="review-queue"),
+    path("review/consents/<uuid:consent_id>", apis.ReviewConsentDetailApi.as_view(), name="review-consent-detail"),
     path("review/consents/<uuid:consent_id>/decide", apis.ReviewConsentDecideApi.as_view(), name="review-consent"),
     path(
         "review/consents/<uuid:consent_id>/evidence",

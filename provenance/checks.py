@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from provenance import detection
 
 
-def generated_media_reason(path: str | Path) -> str | None:
-    """``generated_media`` when the file carries Talkgate's watermark or a C2PA manifest declaring AI content."""
+def generated_media_reading(path: str | Path) -> dict[str, Any]:
+    """What the provenance checks found, for consent verification's report (reviewers only).
+
+    ``generated`` is True when the file carries Talkgate's watermark (the service's outputs and everything the
+    engine makes elsewhere) or a C2PA manifest declaring AI-generated content; ``score`` and ``threshold`` are
+    the watermark detector's.
+    """
     report = detection.inspect_file(Path(path), want_watermark=True)
-    if report.manifest.present and report.manifest.ai_generated:
-        return "generated_media"
-    if report.watermark is not None and report.watermark.get("detected"):
-        return "generated_media"
-    return None
+    mark = report.watermark or {}
+    manifest_ai = bool(report.manifest.present and report.manifest.ai_generated)
+    return {
+        "generated": manifest_ai or bool(mark.get("detected")),
+        "score": mark.get("score"),
+        "threshold": mark.get("threshold"),
+        "watermark_detected": bool(mark.get("detected")),
+        "watermark_id": mark.get("watermark_id"),
+        "watermark_confidence": mark.get("confidence"),
+        "frames_checked": mark.get("frames_checked"),
+        "manifest_present": bool(report.manifest.present),
+        "manifest_ai_generated": manifest_ai,
+    }
 
 
-def is_generated_media(path: str) -> bool:
-    """True when the recording is generated media (the verification library's hook: True, or False when clean)."""
-    return generated_media_reason(path) is not None
+def generated_media_reason(path: str | Path) -> str | None:
+    """``generated_media`` when the file is generated media, else None."""
+    return "generated_media" if generated_media_reading(path)["generated"] else None

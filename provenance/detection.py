@@ -66,6 +66,8 @@ def _watermark(path: Path, kind: str) -> dict[str, Any] | None:
         "watermark_id": result.watermark_id if result.detected else None,
         "confidence": round(float(result.confidence), 4),
         "frames_checked": int(result.frames_checked),
+        "score": round(float(result.score), 3),
+        "threshold": watermark.api.Z_THRESHOLD,
     }
 
 

@@ -11,8 +11,8 @@ from .errors import EngineError
 from .options import EMOTIONS, GAZES, RenderOptions
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, render, print a one-line summary; exit 2 with the error code on refusal."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (the watermark is not one of them: every output carries it)."""
     ap = argparse.ArgumentParser(prog="python -m gpu_worker.engine", description=__doc__)
     ap.add_argument("photo")
     ap.add_argument("audio")
@@ -31,7 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     frame.add_argument("--crop", dest="full_frame", action="store_false", help="aligned square crop (default)")
     frame.add_argument("--full-frame", dest="full_frame", action="store_true", help="animate the whole photo")
     ap.set_defaults(full_frame=False)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, render, print a one-line summary; exit 2 with the error code on refusal."""
+    args = build_parser().parse_args(argv)
     opts = RenderOptions(
         size=args.size,
         fps=args.fps,
@@ -59,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     t2 = time.perf_counter()
     print(
         f"\n{args.output}: {result.width}x{result.height} {result.frame_count} frames @ {result.fps} fps, "
+        f"watermark id {result.watermark_id} (Talkgate's engine, no job), "
         f"{result.duration_s:.2f} s audio; models {t1 - t0:.1f} s, render {t2 - t1:.1f} s "
         f"(real-time factor {(t2 - t1) / max(result.duration_s, 1e-6):.2f})",
         file=sys.stderr,

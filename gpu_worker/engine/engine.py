@@ -13,6 +13,8 @@ import av
 import numpy as np
 import torch
 
+from provenance.watermark import Embedder, new_watermark_id
+
 from .audio import (
     SR,
     AudioFeatures,
@@ -40,6 +42,10 @@ CHUNK_S = 10.0
 CONTEXT_S = 0.6
 # Forced alignment of very long audio in one pass is slow and fragile; beyond this, phones are decoded.
 MAX_ALIGN_S = 90.0
+# The invisible watermark's strength range (RMS change of R, G, B in 8-bit levels): below it the mark does not
+# survive ordinary copies, above it the mark shows. There is deliberately no way to render without it.
+WATERMARK_STRENGTH_RANGE = (1.5, 8.0)
+DEFAULT_WATERMARK_STRENGTH = 3.05
 
 
 @dataclass
@@ -61,6 +67,7 @@ class ClipPlan:
     frame_count: int
     duration_s: float
     timings: dict[str, float] = field(default_factory=dict)
+    watermark_id: str = ""
 
 
 def _default_device() -> torch.device:
@@ -89,8 +96,30 @@ class Engine:
         opts: RenderOptions,
         progress: ProgressFn | None = None,
         should_cancel: CancelFn | None = None,
+        *,
+        watermark_id: str | None = None,
+        watermark_strength: float = DEFAULT_WATERMARK_STRENGTH,
+        frame_hook: FrameHook | None = None,
     ) -> tuple[ClipPlan, Iterator[FrameBatch]]:
-        """Analyse the inputs (raising EngineError early) and return the plan plus a batch generator."""
+        """Analyse the inputs (raising EngineError early) and return the plan plus a generator of marked batches.
+
+        Every frame carries the invisible watermark of ``watermark_id`` (a fresh random id that belongs to no job
+        when None), embedded after ``frame_hook``, so what the engine makes is always recognisable as such.
+        """
+        marker = _marker(watermark_id, watermark_strength, self.device)
+        plan, gen = self._prepare(photo_path, audio_path, opts, progress, should_cancel)
+        plan.watermark_id = marker.wm_id
+        return plan, _marked(gen, marker, frame_hook)
+
+    def _prepare(
+        self,
+        photo_path: str,
+        audio_path: str,
+        opts: RenderOptions,
+        progress: ProgressFn | None = None,
+        should_cancel: CancelFn | None = None,
+    ) -> tuple[ClipPlan, Iterator[FrameBatch]]:
+        """The plan and the unmarked batches; private: every public path goes through the watermark."""
         opts.validate()
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -206,9 +235,11 @@ class Engine:
         opts: RenderOptions,
         progress: ProgressFn | None = None,
         should_cancel: CancelFn | None = None,
+        *,
+        watermark_id: str | None = None,
     ) -> Iterator[FrameBatch]:
-        """Yield FrameBatch objects as they are rendered (inputs are checked before the first one)."""
-        _, gen = self.plan_and_frames(photo_path, audio_path, opts, progress, should_cancel)
+        """Yield watermarked FrameBatch objects as they are rendered (inputs are checked before the first one)."""
+        _, gen = self.plan_and_frames(photo_path, audio_path, opts, progress, should_cancel, watermark_id=watermark_id)
         yield from gen
 
     def render_to_file(
@@ -220,11 +251,17 @@ class Engine:
         progress: ProgressFn | None = None,
         frame_hook: FrameHook | None = None,
         should_cancel: CancelFn | None = None,
+        *,
+        watermark_id: str | None = None,
+        watermark_strength: float = DEFAULT_WATERMARK_STRENGTH,
     ) -> RenderResult:
-        """Render to an H.264 + AAC MP4; frame_hook sees every batch before it is encoded."""
+        """Render to an H.264 + AAC MP4, every frame watermarked; frame_hook sees every batch before the mark."""
         if progress is not None:
             progress(0.0, "prepare")
-        plan, gen = self.plan_and_frames(photo_path, audio_path, opts, progress, should_cancel)
+        plan, gen = self.plan_and_frames(
+            photo_path, audio_path, opts, progress, should_cancel,
+            watermark_id=watermark_id, watermark_strength=watermark_strength, frame_hook=frame_hook,
+        )  # fmt: skip
         tmp = f"{out_path}.part"
         try:
             writer = Mp4Writer(tmp, plan.width, plan.height, plan.fps, audio_path, plan.duration_s)
@@ -235,14 +272,8 @@ class Engine:
         written = 0
         try:
             for batch in gen:
-                frames = batch.frames
-                if frame_hook is not None:
-                    frames = frame_hook(frames, batch.first_index)
-                    if not isinstance(frames, np.ndarray) or frames.shape != batch.frames.shape:
-                        raise EngineError(FRAME_HOOK_INVALID, "frame_hook must return an array of the same shape")
-                    frames = np.asarray(frames, dtype=np.uint8)
-                encoder.put(frames)
-                written += len(frames)
+                encoder.put(batch.frames)
+                written += len(batch.frames)
             encoder.finish()
             t_e = time.perf_counter()
             writer.close()
@@ -267,7 +298,34 @@ class Engine:
             frame_count=written,
             duration_s=plan.duration_s,
             has_audio=writer.has_audio,
+            watermark_id=plan.watermark_id,
         )
+
+
+def _marker(watermark_id: str | None, strength: float, device: torch.device) -> Embedder:
+    lo, hi = WATERMARK_STRENGTH_RANGE
+    if not lo <= strength <= hi:
+        raise EngineError(OPTIONS_INVALID, f"watermark_strength must be within {lo}..{hi}")
+    wm_id = watermark_id or new_watermark_id()
+    try:
+        return Embedder(wm_id, device=device, base_strength=strength)
+    except ValueError as exc:
+        raise EngineError(OPTIONS_INVALID, f"watermark_id is not a valid id ({exc})") from exc
+
+
+def _marked(batches: Iterator[FrameBatch], marker: Embedder, frame_hook: FrameHook | None) -> Iterator[FrameBatch]:
+    """Apply the caller's hook, then the watermark, to every batch (the mark is always last)."""
+    try:
+        for batch in batches:
+            frames = batch.frames
+            if frame_hook is not None:
+                frames = frame_hook(frames, batch.first_index)
+                if not isinstance(frames, np.ndarray) or frames.shape != batch.frames.shape:
+                    raise EngineError(FRAME_HOOK_INVALID, "frame_hook must return an array of the same shape")
+                frames = np.asarray(frames, dtype=np.uint8)
+            yield FrameBatch(frames=marker.embed_batch(frames), first_index=batch.first_index, params=batch.params)
+    finally:
+        batches.close()  # type: ignore[attr-defined]
 
 
 class _EncoderThread:
@@ -337,8 +395,12 @@ def render_to_file(
     progress: ProgressFn | None = None,
     frame_hook: FrameHook | None = None,
     should_cancel: CancelFn | None = None,
+    *,
+    watermark_id: str | None = None,
+    watermark_strength: float = DEFAULT_WATERMARK_STRENGTH,
 ) -> RenderResult:
-    """Render ``photo_path`` speaking ``audio_path`` into ``out_path`` (MP4) with the cached engine."""
+    """Render ``photo_path`` speaking ``audio_path`` into a watermarked MP4 with the cached engine."""
     return get_engine().render_to_file(
-        photo_path, audio_path, out_path, opts or RenderOptions(), progress, frame_hook, should_cancel
-    )
+        photo_path, audio_path, out_path, opts or RenderOptions(), progress, frame_hook, should_cancel,
+        watermark_id=watermark_id, watermark_strength=watermark_strength,
+    )  # fmt: skip

@@ -59,3 +59,4 @@ class RenderResult:
     frame_count: int
     duration_s: float
     has_audio: bool
+    watermark_id: str = ""

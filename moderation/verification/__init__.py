@@ -1,7 +1,7 @@
 """Consent verification: faces, recordings and speech (a plain library, no Django)."""
 
 from .faces import DEFAULT_MATCH_DISTANCE, Face, FaceError, FaceModel, get_face_model, load_image, match_gallery
-from .fingerprint import make_fingerprint, replay_scores
+from .fingerprint import index_keys, make_fingerprint, replay_scores
 from .media import MediaError, decode_audio, decode_recording
 from .speech import CHALLENGE_WORDS, check_spoken, find_phrases, new_challenge_phrase, transcribe, unknown_words
 from .verify import NEEDS_REVIEW, REJECTED, VERIFIED, EvidenceReport, Thresholds, verify_recording
@@ -23,6 +23,7 @@ __all__ = [
     "decode_recording",
     "find_phrases",
     "get_face_model",
+    "index_keys",
     "load_image",
     "make_fingerprint",
     "match_gallery",

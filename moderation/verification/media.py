@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
 
@@ -35,30 +36,65 @@ def probe_duration(path: str) -> float:
         raise MediaError(f"cannot open media: {exc}") from exc
 
 
-def decode_audio(path: str) -> np.ndarray:
-    """The first audio stream as 16 kHz mono float32 in [-1, 1]."""
+def measure_duration(path: str | IO[bytes], limit_s: float) -> float:
+    """The real length in seconds, read from the packets (not the header, which may be missing or lie).
+
+    Only demuxes (no decoding), and stops as soon as the length passes ``limit_s``: a long file costs no more
+    than one just over the limit.
+    """
     import av
 
+    end = 0.0
+    try:
+        with av.open(path) as c:
+            streams = [s for s in (*c.streams.video[:1], *c.streams.audio[:1])]
+            if not streams:
+                raise MediaError("no audio or video stream")
+            for packet in c.demux(streams):
+                if packet.pts is None or packet.time_base is None:
+                    continue
+                end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+                if end > limit_s:
+                    break
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise MediaError(f"cannot read media: {exc}") from exc
+    return end
+
+
+def decode_audio(path: str, max_seconds: float | None = None) -> np.ndarray:
+    """The first audio stream as 16 kHz mono float32 in [-1, 1] (at most ``max_seconds`` of it)."""
+    import av
+
+    limit = None if max_seconds is None else int(max_seconds * SAMPLE_RATE)
     try:
         with av.open(path) as c:
             if not c.streams.audio:
                 raise MediaError("no audio stream")
             resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
             chunks = []
+            kept = 0
             for frame in c.decode(c.streams.audio[0]):
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1))
+                    kept += len(chunks[-1])
+                if limit is not None and kept > limit:
+                    break
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
     except (av.error.FFmpegError, OSError) as exc:
         raise MediaError(f"cannot decode audio: {exc}") from exc
     if not chunks:
         raise MediaError("the audio stream is empty")
-    return np.concatenate(chunks).astype(np.float32) / 32768.0
+    audio = np.concatenate(chunks)
+    return (audio if limit is None else audio[: limit + 1]).astype(np.float32) / 32768.0
 
 
-def decode_recording(path: str, fps: float = 10.0, max_side: int = 480) -> Recording:
-    """Video frames sampled at ``fps`` (shrunk to ``max_side``) plus the audio track."""
+def decode_recording(path: str, fps: float = 10.0, max_side: int = 480, max_seconds: float = 61.0) -> Recording:
+    """Video frames sampled at ``fps`` (shrunk to ``max_side``) plus the audio track, at most ``max_seconds``.
+
+    Decoding stops just past the limit, so a recording whose header understates its length costs no more than
+    one of the longest length allowed; ``duration_s`` then exceeds ``max_seconds`` and the caller refuses it.
+    """
     import av
     import cv2
 
@@ -72,6 +108,9 @@ def decode_recording(path: str, fps: float = 10.0, max_side: int = 480) -> Recor
             stream = c.streams.video[0]
             for frame in c.decode(stream):
                 t = float(frame.time) if frame.time is not None else len(times) / fps
+                if t > max_seconds:
+                    times.append(t)
+                    break
                 # Sampling by timestamp keeps the analysis rate fixed whatever the camera's rate.
                 if t + 1e-6 < next_t:
                     continue
@@ -92,8 +131,9 @@ def decode_recording(path: str, fps: float = 10.0, max_side: int = 480) -> Recor
         raise MediaError(f"cannot decode video: {exc}") from exc
     if not frames:
         raise MediaError("the video has no frames")
-    audio = decode_audio(path)
+    audio = decode_audio(path, max_seconds=max_seconds)
     duration = max(times[-1] + 1.0 / fps, len(audio) / SAMPLE_RATE)
+    times = times[: len(frames)]
     return Recording(frames=frames, times=np.asarray(times), fps=fps, audio=audio, duration_s=duration)
 
 

@@ -184,17 +184,3 @@ def test_retention_deletes_old_inputs_and_keeps_outputs(alice: PartnerActor, set
     assert job.inputs_deleted_at is not None
     assert not default_storage.exists(job.photo) and not default_storage.exists(job.audio)
     assert default_storage.exists(job.output)
-
-
-def test_the_frame_hook_watermarks_with_the_job_id_at_the_configured_strength(alice: PartnerActor, settings) -> None:  # type: ignore[no-untyped-def]
-    import numpy as np
-
-    from provenance.watermark import detect_image, testing
-
-    job = _job(alice)
-    frames = testing.make_clip(seed=4, n_frames=1, size=512)
-    for strength in (3.05, 5.0):
-        settings.TALKGATE_WATERMARK_STRENGTH = strength
-        marked = pipeline._frame_hook(job)(frames, 0)
-        assert np.sqrt(np.mean((marked.astype(np.float64) - frames) ** 2)) == pytest.approx(strength, rel=0.04)
-    assert detect_image(marked[0]).watermark_id == job.watermark_id

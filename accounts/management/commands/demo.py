@@ -173,7 +173,7 @@ class Command(BaseCommand):
         # approves it through the same review service a real reviewer uses (both steps are audited as demo).
         record = Consent.objects.get(id=consent["id"])
         moderation.consent_send_to_review(consent=record, note="DEMO: no recording made", actor="manage.py demo")
-        moderation.consent_review(consent=record, reviewer=self._reviewer(), approve=True,
+        moderation.consent_review(consent=record, reviewer=self._reviewer(), decision="approve",
                                   comment="DEMO ONLY: approved without a recording by the demo reviewer")  # fmt: skip
         self.stdout.write(f"  subject {subject['id']}, consent {consent['id']} (DEMO: approved by the demo reviewer)")
         inputs = {"photo": ("grace_hopper.jpg", photo), "audio": ("speech.wav", speech)}

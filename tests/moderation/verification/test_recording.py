@@ -104,7 +104,7 @@ def test_a_doubtful_score_sends_the_recording_to_review(videos, obama_refs):
     th = Thresholds(face_pass=0.3, face_fail=0.6)
     r = verify_recording(str(videos["obama_right"]), obama_refs, STATEMENT, CHALLENGE, thresholds=th)
     assert r.decision == NEEDS_REVIEW
-    assert r.checks["face_match"]["passed"] is None and r.reasons == []
+    assert r.checks["face_match"]["passed"] is None and r.reasons == ["face_borderline"], "review always says why"
 
 
 def test_the_generated_media_hook_can_reject(videos, obama_refs):
@@ -160,3 +160,25 @@ def test_a_sideways_phone_video_with_a_rotation_tag_is_analysed_upright(videos, 
     r = verify_recording(str(tagged), obama_refs, STATEMENT, CHALLENGE)
     assert r.checks["face_presence"]["score"] > 0.9
     assert r.decision == VERIFIED, r.reasons
+
+
+def test_a_replay_lookup_is_given_the_new_fingerprint_and_what_it_returns_is_compared(videos, obama_refs, right_report):
+    asked = []
+
+    def lookup(fingerprint: dict) -> list[dict]:
+        asked.append(fingerprint)
+        return [right_report.fingerprint]
+
+    r = verify_recording(str(videos["obama_right"]), obama_refs, STATEMENT, CHALLENGE, replay_lookup=lookup)
+    assert asked and asked[0]["audio_contour"] == right_report.fingerprint["audio_contour"]
+    assert r.reasons == ["replay"] and r.checks["replay"]["compared"] == 1
+
+
+def test_a_generated_media_reading_keeps_its_score_and_threshold(videos, obama_refs):
+    def reading(path: str) -> dict:
+        return {"generated": True, "score": 23.4, "threshold": 10.0, "watermark_id": "0badc0de"}
+
+    r = verify_recording(str(videos["obama_right"]), obama_refs, STATEMENT, CHALLENGE, generated_media_check=reading)
+    check = r.checks["generated_media"]
+    assert r.decision == REJECTED and r.reasons == ["generated_media"]
+    assert (check["score"], check["threshold"], check["reading"]) == (23.4, 10.0, {"watermark_id": "0badc0de"})
