@@ -293,7 +293,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accounts.schema.TalkgateAutoSchema",
     "EXCEPTION_HANDLER": "accounts.errors.exception_handler",
     # `?format=` is an ordinary filter here (audit export), not DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
@@ -311,6 +311,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The shared error body; list envelopes and error statuses come from accounts.schema.TalkgateAutoSchema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.schema.add_error_component",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "UseCaseEnum": "accounts.models.UseCase",
         "PartnerStatusEnum": "accounts.models.PartnerStatus",
