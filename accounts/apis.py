@@ -278,6 +278,7 @@ _AUDIT_FILTER_PARAMS = [
     OpenApiParameter("status", int),
     OpenApiParameter("status_class", str, enum=["2xx", "3xx", "4xx", "5xx"]),
     OpenApiParameter("request_id", str),
+    OpenApiParameter("client_request_id", str, description="The X-Request-ID the caller sent"),
     OpenApiParameter("target_type", str),
     OpenApiParameter("target_id", str),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -18,7 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection, models, transaction
+from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils import timezone
 
 from accounts.models import AuditEntry, AuditKind
@@ -29,7 +32,11 @@ GENESIS_HASH = "0" * 64
 # An arbitrary, fixed 64-bit key for pg_advisory_xact_lock: "talkgate audit chain".
 _PG_LOCK_KEY = 0x7A1C6A7E_A0D17C4A & 0x7FFF_FFFF_FFFF_FFFF
 MAX_PAYLOAD_BYTES = 4096
+# Strings are cut to this many characters (then halved) until an oversized payload fits the cap.
+_FIRST_STRING_CUT = 1024
+TRUNCATED_MARKER = "…[truncated]"
 _SECRET_KEY_PATTERN = re.compile(r"secret|token|password|authorization|api_key|signature", re.IGNORECASE)
+REDACTED_SEGMENT = "[redacted]"
 
 
 @dataclass
@@ -38,6 +45,8 @@ class RequestContext:
 
     request_id: str
     actor: str = "anonymous"
+    # What the client sent as X-Request-ID (kept apart: clients may reuse or forge ids).
+    client_request_id: str = ""
     partner_id: UUID | None = None
     client_ip: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
@@ -70,16 +79,85 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+def _cut_strings(value: Any, limit: int) -> tuple[Any, bool]:
+    """Every string longer than ``limit`` characters cut to it with a marker; whether anything was cut."""
+    if isinstance(value, str):
+        if len(value) > limit:
+            return value[:limit] + TRUNCATED_MARKER, True
+        return value, False
+    if isinstance(value, dict):
+        cut = False
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out[k], was_cut = _cut_strings(v, limit)
+            cut = cut or was_cut
+        return out, cut
+    if isinstance(value, list):
+        pairs = [_cut_strings(v, limit) for v in value]
+        return [v for v, _ in pairs], any(c for _, c in pairs)
+    return value, False
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _fit(cleaned: dict[str, Any]) -> str:
+    """The payload as JSON within MAX_PAYLOAD_BYTES: long strings are cut with a marker, never an error.
+
+    A request that carries ordinary-length input must not fail because its audit line would be long.
+    """
+    text = _dumps(cleaned)
+    original = len(text.encode())
+    if original <= MAX_PAYLOAD_BYTES:
+        return text
+    limit = _FIRST_STRING_CUT
+    while limit >= 8:
+        shortened, _ = _cut_strings(cleaned, limit)
+        shortened["_truncated"] = {"original_bytes": original}
+        text = _dumps(shortened)
+        if len(text.encode()) <= MAX_PAYLOAD_BYTES:
+            return text
+        limit //= 2
+    # Too many keys or items to fit even with short strings: keep only which keys there were.
+    keys = sorted(cleaned)[:50]
+    text = _dumps({"_truncated": {"original_bytes": original, "keys": [k[:40] for k in keys]}})
+    return text if len(text.encode()) <= MAX_PAYLOAD_BYTES else _dumps({"_truncated": {"original_bytes": original}})
+
+
 def _normalise_payload(payload: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Scrub, then round-trip through JSON so the hashed form equals what the database gives back."""
+    """Scrub, cap, then round-trip through JSON so the hashed form equals what the database gives back."""
     cleaned = _scrub(dict(payload or {}))
-    text = json.dumps(cleaned, sort_keys=True, default=str)
-    if len(text.encode()) > MAX_PAYLOAD_BYTES:
-        raise ValueError(f"audit payload is {len(text)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+    text = _fit(json.loads(_dumps(cleaned)))
     if "\\u0000" in text:
         # PostgreSQL's jsonb cannot store NUL; replacing it keeps the stored and hashed forms identical.
         text = text.replace("\\u0000", "\\ufffd")
     return json.loads(text)
+
+
+def _redaction_marker(value: str) -> str:
+    # A keyed hash links entries about the same secret without letting a log reader recompute or use it.
+    digest = hmac.new(settings.SECRET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{REDACTED_SEGMENT[:-1]}:{digest}]"
+
+
+def redact_path(path: str, match: ResolverMatch | None = None) -> str:
+    """The path with every URL parameter that carries a secret (a name like token/secret) replaced by a marker.
+
+    ``match`` is the request's resolver match when Django already resolved it; otherwise the path is resolved
+    here (a request refused before routing, by the size check, still must not log a secret).
+    """
+    if match is None:
+        try:
+            match = resolve(path)
+        except Resolver404:
+            return path
+    secrets_in_path = {
+        str(v) for k, v in match.kwargs.items() if _SECRET_KEY_PATTERN.search(k) and isinstance(v, str) and v
+    }
+    if not secrets_in_path:
+        return path
+    return "/".join(_redaction_marker(seg) if seg in secrets_in_path else seg for seg in path.split("/"))
 
 
 def _canonical(entry: AuditEntry) -> bytes:
@@ -101,6 +179,9 @@ def _canonical(entry: AuditEntry) -> bytes:
         "payload": entry.payload,
         "prev_hash": entry.prev_hash,
     }
+    if entry.client_request_id:
+        # Only present when set, so entries written before this field existed keep their hashes.
+        body["client_request_id"] = entry.client_request_id
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -163,16 +244,18 @@ def record_request(
     path: str,
     status_code: int,
     latency_us: int,
+    match: ResolverMatch | None = None,
 ) -> AuditEntry:
-    """Record one served HTTP request (called by the audit middleware)."""
+    """Record one served HTTP request (called by the audit middleware); secrets in the path are redacted."""
     entry = AuditEntry(
         kind=AuditKind.REQUEST,
         request_id=ctx.request_id,
+        client_request_id=ctx.client_request_id,
         actor=ctx.actor,
         partner_id=ctx.partner_id,
         client_ip=ctx.client_ip,
         method=method[:10],
-        path=path[:500],
+        path=redact_path(path, match)[:500],
         status_code=status_code,
         latency_us=latency_us,
         payload=_normalise_payload(ctx.notes),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -11,7 +12,10 @@ from rest_framework.request import Request
 
 from accounts import audit
 from accounts.models import ApiKey, Partner, User
-from accounts.services import KeyRefused, api_key_resolve
+from accounts.services import KEY_PREFIX_LEN, KeyRefused, api_key_resolve
+
+# What api_key_create issues: "tg" and hex. Anything else in front of the dot is not known to be public.
+_PREFIX_SHAPE = re.compile(rf"^tg[0-9a-f]{{{KEY_PREFIX_LEN - 2}}}$")
 
 
 @dataclass(frozen=True)
@@ -46,19 +50,19 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         ctx = audit.current_context()
         if len(parts) != 2:
-            self._note_failure(ctx, "api_key_malformed", None)
+            self._note_failure(ctx, "api_key_malformed", b" ".join(parts[1:]).decode("latin-1"))
             raise exceptions.AuthenticationFailed(
                 "Use 'Authorization: Bearer <prefix>.<secret>'.", code="api_key_malformed"
             )
         try:
             token = parts[1].decode("ascii")
         except UnicodeDecodeError as exc:
-            self._note_failure(ctx, "api_key_malformed", None)
+            self._note_failure(ctx, "api_key_malformed", parts[1].decode("latin-1"))
             raise exceptions.AuthenticationFailed("The API key is malformed.", code="api_key_malformed") from exc
         try:
             key = api_key_resolve(token)
         except KeyRefused as exc:
-            self._note_failure(ctx, exc.code, token.partition(".")[0][:16])
+            self._note_failure(ctx, exc.code, token)
             if exc.status == 403:
                 raise exceptions.PermissionDenied(exc.message, code=exc.code) from exc
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
@@ -69,12 +73,18 @@ class ApiKeyAuthentication(BaseAuthentication):
         return principal, key
 
     @staticmethod
-    def _note_failure(ctx: audit.RequestContext | None, code: str, prefix: str | None) -> None:
-        # The prefix is public (it is how keys are listed); the secret never reaches the log.
-        if ctx is not None:
-            ctx.notes["auth_failure"] = code
-            if prefix:
-                ctx.notes["key_prefix"] = prefix
+    def _note_failure(ctx: audit.RequestContext | None, code: str, token: str | None) -> None:
+        # A well-formed key's prefix is public (it is how keys are listed). Of anything else only the length is
+        # kept: a value without the prefix shape may be a bare secret pasted on its own.
+        if ctx is None:
+            return
+        ctx.notes["auth_failure"] = code
+        if token is None:
+            return
+        if code != "api_key_malformed" and _PREFIX_SHAPE.match(token.partition(".")[0]):
+            ctx.notes["key_prefix"] = token.partition(".")[0]
+        else:
+            ctx.notes["credential_length"] = len(token)
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="talkgate"'

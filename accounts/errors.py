@@ -99,6 +99,14 @@ def _api_exception(exc: drf.APIException) -> tuple[int, str, str, Any]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every known error becomes the JSON error shape; unknown ones propagate (500)."""
     headers: dict[str, str] = {}
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed) and "request" in context:
+        # Permissions run before throttles in DRF, so requests without a valid key would never reach the anonymous
+        # budget. Failed authentication counts against its address here; over the budget it is answered 429.
+        from accounts.throttling import address_throttle_wait
+
+        wait = address_throttle_wait(context["request"], "anon")
+        if wait is not None:
+            exc = drf.Throttled(wait=wait)
     if isinstance(exc, DomainError):
         status, code, message, details = exc.status, exc.code, exc.message, exc.details
         if isinstance(exc, TooMany):
@@ -131,6 +139,13 @@ def json_error_response(status: int, code: str, message: str) -> JsonResponse:
     if ctx is not None:
         ctx.notes.setdefault("error_code", code)
     return JsonResponse(error_body(code, message), status=status)
+
+
+def throttled_response(wait: float) -> JsonResponse:
+    """429 ``throttled`` with Retry-After, for plain Django views."""
+    response = json_error_response(429, "throttled", "Too many requests; try again later.")
+    response["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -43,9 +43,14 @@ class RequestAuditMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        # A caller's id is kept when it is well-formed, so traces join up across services.
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        ctx = audit.RequestContext(request_id=request_id, client_ip=client_ip(request))
+        # The service always issues its own id: a client's value could collide with (or impersonate) another
+        # caller's. A well-formed client id is kept beside it so traces still join up across services.
+        request_id = uuid.uuid4().hex
+        ctx = audit.RequestContext(
+            request_id=request_id,
+            client_ip=client_ip(request),
+            client_request_id=incoming if _REQUEST_ID.match(incoming) else "",
+        )
         request.request_id = request_id  # type: ignore[attr-defined]
         token = audit.set_context(ctx)
         try:
@@ -60,6 +65,7 @@ class RequestAuditMiddleware:
                     path=request.path,
                     status_code=response.status_code,
                     latency_us=latency_us,
+                    match=getattr(request, "resolver_match", None),
                 )
             except Exception:
                 # The answer is already decided; losing the line is logged loudly rather than turned into a 500.
@@ -77,6 +83,26 @@ class RequestAuditMiddleware:
         wrapped = getattr(user, "_wrapped", user)
         if wrapped is not None and getattr(wrapped, "is_authenticated", False) and not callable(wrapped):
             ctx.actor = f"user:{wrapped.pk}"
+
+
+def _identify_key(request: HttpRequest) -> None:
+    """Name the caller of a request refused before authentication ran, when it sent a valid key.
+
+    Nothing is raised and nothing else is noted: a refused request's audit line should still say who it was.
+    """
+    ctx = audit.current_context()
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if ctx is None or scheme.lower() != "bearer" or not token.strip():
+        return
+    from accounts.services import KeyRefused, api_key_resolve  # the services import the audit module
+
+    try:
+        key = api_key_resolve(token.strip())
+    except KeyRefused:
+        return
+    ctx.actor = f"key:{key.id}"
+    ctx.partner_id = key.partner_id
 
 
 class RequestSizeLimitMiddleware:
@@ -98,6 +124,7 @@ class RequestSizeLimitMiddleware:
         if content_type == "application/json" or content_type.endswith("+json"):
             limit = min(limit, settings.TALKGATE_MAX_JSON_BYTES)
         if length > limit:
+            _identify_key(request)
             return json_error_response(
                 413, "request_too_large", f"The request body is {length} bytes; the limit is {limit}."
             )

@@ -169,6 +169,8 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(db_index=True)
     kind = models.CharField(max_length=8, choices=AuditKind.choices)
     request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # The caller's own X-Request-ID, if it sent one: searchable, but never trusted as the entry's id.
+    client_request_id = models.CharField(max_length=64, blank=True)
     actor = models.CharField(max_length=80, db_index=True)
     # Plain ids, not foreign keys: the log must outlive and never cascade with what it describes.
     partner_id = models.UUIDField(null=True, blank=True, db_index=True)

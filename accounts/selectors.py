@@ -65,7 +65,7 @@ def audit_search(filters: dict[str, Any]) -> QuerySet[AuditEntry]:
     if "status_class" in filters:
         low, high = _STATUS_CLASSES[filters["status_class"]]
         qs = qs.filter(status_code__gte=low, status_code__lte=high)
-    for name in ("request_id", "target_type", "target_id"):
+    for name in ("request_id", "client_request_id", "target_type", "target_id"):
         if name in filters:
             qs = qs.filter(**{name: filters[name]})
     return qs.order_by("-id")

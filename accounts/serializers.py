@@ -113,7 +113,7 @@ class PartnerReviewOut(serializers.ModelSerializer):
 
 class PartnerListFilter(StrictSerializer):
     status = serializers.ChoiceField(choices=PartnerStatus.choices, required=False)
-    cursor = serializers.CharField(required=False)
+    cursor = serializers.CharField(required=False, max_length=1000)
 
 
 class ApproveIn(StrictSerializer):
@@ -158,6 +158,7 @@ class AuditEntryOut(serializers.ModelSerializer):
             "created_at",
             "kind",
             "request_id",
+            "client_request_id",
             "actor",
             "partner_id",
             "client_ip",
@@ -188,9 +189,10 @@ class AuditFilterIn(StrictSerializer):
     status = serializers.IntegerField(required=False, min_value=100, max_value=599)
     status_class = serializers.ChoiceField(choices=["2xx", "3xx", "4xx", "5xx"], required=False)
     request_id = serializers.CharField(required=False, max_length=64)
+    client_request_id = serializers.CharField(required=False, max_length=64, help_text="The caller's X-Request-ID.")
     target_type = serializers.CharField(required=False, max_length=64)
     target_id = serializers.CharField(required=False, max_length=64)
-    cursor = serializers.CharField(required=False)
+    cursor = serializers.CharField(required=False, max_length=1000)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)
     format = serializers.ChoiceField(choices=["jsonl", "csv"], required=False)
 

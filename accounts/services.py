@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.errors import Conflict, DomainError, Forbidden, NotFound
+from accounts.logins import normalise_username
 from accounts.models import PARTNER_SCOPES, ApiKey, Partner, PartnerStatus, Role, Scope, User
 
 KEY_PREFIX_LEN = 12
@@ -330,7 +331,12 @@ def reviewer_create(*, username: str, email: str, password: str | None, role: st
     """Create a reviewer (or admin) who can log in and review."""
     if role not in (Role.REVIEWER, Role.ADMIN):
         raise DomainError("A reviewer's role is reviewer or admin.", code="invalid_role")
-    if User.objects.filter(username=username).exists():
+    # Sign-in matches names in their normal form, so a look-alike of an existing name is the same name.
+    wanted = normalise_username(username)
+    if any(
+        normalise_username(u) == wanted
+        for u in User.objects.filter(username__iexact=wanted).values_list("username", flat=True)
+    ):
         raise Conflict(f"A user named {username!r} exists.", code="user_exists")
     with transaction.atomic():
         user = User.objects.create_user(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -35,7 +36,7 @@ class TalkgateRateThrottle(SimpleRateThrottle):
             self.key = f"throttle:user:{request.user.pk}"
         else:
             self.rate = self.THROTTLE_RATES["anon"]
-            self.key = f"throttle:ip:{client_ip(request._request) or 'unknown'}"
+            self.key = f"throttle:anon:{client_ip(request._request) or 'unknown'}"
         self.num_requests, self.duration = self.parse_rate(self.rate)
         self.history = self.cache.get(self.key, [])
         self.now = self.timer()
@@ -56,3 +57,23 @@ class VerifyRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
         return f"throttle:verify:{client_ip(request._request) or 'unknown'}"
+
+
+class AddressRateThrottle(SimpleRateThrottle):
+    """A per-address budget for one scope, usable from plain Django views and from the error handler."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        super().__init__()
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        raw = request._request if isinstance(request, Request) else request
+        return f"throttle:{self.scope}:{client_ip(raw) or 'unknown'}"
+
+
+def address_throttle_wait(request: HttpRequest | Request, scope: str) -> float | None:
+    """Count one request against its address's budget for ``scope``: None while within it, else seconds to wait."""
+    throttle = AddressRateThrottle(scope)
+    if throttle.allow_request(request, None):  # type: ignore[arg-type]
+        return None
+    return throttle.wait() or 1.0

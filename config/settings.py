@@ -119,6 +119,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
 AUTH_USER_MODEL = "accounts.User"
+# Usernames match in their NFKC, case-folded form: look-alikes (fullwidth letters, "Demo") are one account.
+AUTHENTICATION_BACKENDS = ["accounts.logins.NormalisedUsernameBackend"]
+# Password sign-in (console and admin): after this many failures an account is locked for the window, from every
+# address; an address is locked after its own (higher) count over all usernames.
+TALKGATE_LOGIN_MAX_FAILURES = env_int("TALKGATE_LOGIN_MAX_FAILURES", 5, minimum=1)
+TALKGATE_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("TALKGATE_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
+TALKGATE_LOGIN_LOCK_SECONDS = env_int("TALKGATE_LOGIN_LOCK_SECONDS", 15 * 60, minimum=1)
+# The Django admin (raw data browsing) is served only where this is true; production leaves it off by default.
+TALKGATE_ADMIN_ENABLED = env_bool("TALKGATE_ADMIN_ENABLED", not IS_PRODUCTION)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -263,6 +272,8 @@ TALKGATE_MAX_VERIFY_BYTES = env_int("TALKGATE_MAX_VERIFY_BYTES", 60 * 1024 * 102
 TALKGATE_VERIFY_RATE = env_str("TALKGATE_VERIFY_RATE", "20/min")
 TALKGATE_ANON_RATE = env_str("TALKGATE_ANON_RATE", "30/min")
 TALKGATE_REVIEWER_RATE = env_str("TALKGATE_REVIEWER_RATE", "600/min")
+# The subject's revocation page, per address (its link carries a secret: no guessing at speed).
+TALKGATE_REVOKE_PAGE_RATE = env_str("TALKGATE_REVOKE_PAGE_RATE", "20/min")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: trust only REMOTE_ADDR).
 TALKGATE_TRUSTED_PROXY_COUNT = env_int("TALKGATE_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
 # last_used_at is written at most this often per key, so a busy key does not write on every request.
@@ -279,14 +290,15 @@ REST_FRAMEWORK = {
         "anon": TALKGATE_ANON_RATE,
         "reviewer": TALKGATE_REVIEWER_RATE,
         "verify": TALKGATE_VERIFY_RATE,
+        "revoke": TALKGATE_REVOKE_PAGE_RATE,
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "accounts.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accounts.schema.TalkgateAutoSchema",
     "EXCEPTION_HANDLER": "accounts.errors.exception_handler",
     # `?format=` is an ordinary filter here (audit export), not DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
@@ -304,6 +316,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The shared error body; list envelopes and error statuses come from accounts.schema.TalkgateAutoSchema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.schema.add_error_component",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "UseCaseEnum": "accounts.models.UseCase",
         "PartnerStatusEnum": "accounts.models.PartnerStatus",

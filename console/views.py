@@ -9,9 +9,10 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import views as auth_views
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -20,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import audit, selectors, services
+from accounts import audit, logins, selectors, services
 from accounts.errors import DomainError, NotFound
 from accounts.export import export_response
 from accounts.middleware import client_ip
@@ -46,50 +47,68 @@ View = Callable[..., HttpResponse]
 
 # --- Access ----------------------------------------------------------------------------------------------------
 
-LOGIN_MAX_FAILURES = getattr(settings, "TALKGATE_CONSOLE_LOGIN_MAX_FAILURES", 5)
-LOGIN_LOCK_SECONDS = getattr(settings, "TALKGATE_CONSOLE_LOGIN_LOCK_SECONDS", 15 * 60)
+
+class LockedLoginMixin:
+    """Django's LoginView behind the shared sign-in lock (per account and per address), every outcome audited."""
+
+    channel = "console"
+    request: HttpRequest
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            logins.login_attempt_check(
+                username=request.POST.get("username", ""), address=client_ip(request), channel=self.channel
+            )
+        except logins.LoginLocked:
+            return self.locked_response()
+        return super().post(request, *args, **kwargs)  # type: ignore[misc]
+
+    def locked_response(self) -> HttpResponse:
+        form = self.get_form()  # type: ignore[attr-defined]
+        minutes = max(1, settings.TALKGATE_LOGIN_LOCK_SECONDS // 60)
+        context = self.get_context_data(form=form, locked=True, lock_minutes=minutes)  # type: ignore[attr-defined]
+        return render(self.request, self.template_name, context, status=429)  # type: ignore[attr-defined]
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        logins.login_failure_record(
+            username=self.request.POST.get("username", ""), address=client_ip(self.request), channel=self.channel
+        )
+        return super().form_invalid(form)  # type: ignore[misc]
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)  # type: ignore[misc]
+        logins.login_success_record(user=form.get_user(), channel=self.channel)
+        return response
 
 
-def _login_key(request: HttpRequest) -> str:
-    # Per address and username: one attacker cannot lock every reviewer out, nor guess one password from many tabs.
-    username = request.POST.get("username", "").strip().lower()[:150]
-    return f"console-login-failures:{client_ip(request) or '-'}:{username}"
-
-
-class LoginView(auth_views.LoginView):
-    """Session login for reviewers, refusing after repeated failures from one address for one username."""
+class LoginView(LockedLoginMixin, auth_views.LoginView):
+    """Session login for reviewers."""
 
     template_name = "console/login.html"
     authentication_form = ReviewerLoginForm
     redirect_authenticated_user = False
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        key = _login_key(request)
-        if cache.get(key, 0) >= LOGIN_MAX_FAILURES:
-            audit.record("console.login_locked", payload={"username": request.POST.get("username", "")[:150]})
-            form = self.get_form()
-            context = self.get_context_data(form=form, locked=True, lock_minutes=LOGIN_LOCK_SECONDS // 60)
-            return render(request, self.template_name, context, status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form: ReviewerLoginForm) -> HttpResponse:
-        key = _login_key(self.request)
-        # add() starts the window on the first failure; incr() never extends it, so a lock always ends.
-        if not cache.add(key, 1, LOGIN_LOCK_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.add(key, 1, LOGIN_LOCK_SECONDS)
-        return super().form_invalid(form)
-
-    def form_valid(self, form: ReviewerLoginForm) -> HttpResponse:
-        cache.delete(_login_key(self.request))
-        response = super().form_valid(form)
-        audit.record("console.login", actor=f"user:{form.get_user().pk}")
-        return response
-
     def get_default_redirect_url(self) -> str:
         return reverse("console:queue")
+
+
+class AdminLoginView(LockedLoginMixin, auth_views.LoginView):
+    """The Django admin's login page, behind the same lock and audit as the console's."""
+
+    channel = "admin"
+    template_name = "admin/login.html"
+    authentication_form = AdminAuthenticationForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(admin.site.each_context(self.request))
+        context.setdefault("title", "Log in")
+        context["app_path"] = self.request.get_full_path()
+        context.setdefault(REDIRECT_FIELD_NAME, reverse("admin:index"))
+        return context
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("admin:index")
 
 
 def reviewer_required(view: View) -> View:

@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from accounts import audit
 from accounts.apis import _partner, _valid
 from accounts.models import Scope
 from accounts.pagination import Cursor
+from accounts.parsers import JSONParser  # bounded depth, objects only
 from accounts.permissions import PartnerScope
 from accounts.serializers import RevokeIn
 from generation import downloads, idempotency, selectors, services, webhooks

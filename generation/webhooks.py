@@ -50,28 +50,59 @@ def verify_signature(secret: str, header: str, body: bytes, *, tolerance_s: int 
     return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
+# NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use): the last 32 bits are the IPv4 address reached.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address leads to: IPv4-mapped, IPv4-compatible, 6to4, NAT64 and Teredo forms."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip in _IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if any(ip in net for net in _NAT64):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
 def _forbidden_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        # A translator or tunnel would carry the request on to the embedded IPv4 address: judge that one too.
+        candidates.extend(_embedded_ipv4(ip))
+    return any(not c.is_global or c.is_multicast for c in candidates)
 
 
 def check_target(url: str) -> None:
-    """SSRF guard: only http(s) to public addresses (every address the name resolves to)."""
+    """SSRF guard: only http(s) to public addresses (every address the name resolves to) on a real port."""
     parts = urlsplit(url)
     allowed_schemes = {"https", "http"} if settings.TALKGATE_WEBHOOK_ALLOW_HTTP else {"https"}
     if parts.scheme not in allowed_schemes:
         raise DomainError(
             f"Webhook URLs must use {' or '.join(sorted(allowed_schemes))}.", code="webhook_url_forbidden"
         )
-    if not parts.hostname or parts.username or parts.password:
+    try:
+        port = parts.port
+        hostname = parts.hostname
+    except ValueError as exc:
+        # urllib refuses ports outside 0-65535 and malformed bracketed hosts only when asked for them.
+        raise DomainError("The webhook URL's host or port is not valid.", code="webhook_url_invalid") from exc
+    if port == 0:
+        raise DomainError("The webhook URL's port must be 1-65535.", code="webhook_url_invalid")
+    if not hostname or parts.username or parts.password:
         raise DomainError("Webhook URLs need a host and no credentials.", code="webhook_url_invalid")
     if settings.TALKGATE_WEBHOOK_ALLOW_PRIVATE:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError) as exc:
+        infos = socket.getaddrinfo(hostname, port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise DomainError("The webhook host does not resolve.", code="webhook_url_unresolvable") from exc
     if any(_forbidden_address(str(info[4][0])) for info in infos):
         raise DomainError(

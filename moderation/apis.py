@@ -8,16 +8,18 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_protect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apis import _partner, _valid
-from accounts.errors import NotFound
+from accounts.errors import NotFound, throttled_response
 from accounts.models import Scope
 from accounts.pagination import Cursor
+from accounts.parsers import JSONParser  # bounded depth, objects only
 from accounts.permissions import IsReviewer, PartnerScope
+from accounts.throttling import address_throttle_wait
 from moderation import selectors, services
 from moderation.models import BlockedPhrase, ConsentStatus, ProtectedPerson
 from moderation.serializers import (
@@ -302,6 +304,9 @@ class BlockedPhraseDetailApi(APIView):
 @csrf_protect
 def revoke_page(request: HttpRequest, token: str) -> HttpResponse:
     """The subject's secret link: shows what they consented to and asks for confirmation before revoking."""
+    wait = address_throttle_wait(request, "revoke")  # the token is a secret: no guessing at speed
+    if wait is not None:
+        return throttled_response(wait)
     consent = services.consent_by_revocation_token(token)
     if consent is None:
         return render(request, "moderation/revoke.html", {"state": "unknown"}, status=404)

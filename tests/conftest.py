@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test.utils import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -37,6 +38,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _missing("PostgreSQL (DATABASE_URL=postgres://...)")
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         _missing("Redis (REDIS_URL=redis://...)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher() -> Iterator[None]:
+    """MD5 instead of PBKDF2: tests check sign-in logic, not the hasher's cost (hundreds of ms per password)."""
+    # override_settings sends setting_changed, which clears Django's cached hasher list.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

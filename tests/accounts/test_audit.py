@@ -70,11 +70,17 @@ def test_a_request_refused_by_the_size_limit_is_recorded(alice: PartnerActor, se
     assert _entry_for(response).status_code == 413
 
 
-def test_a_well_formed_incoming_request_id_is_kept_and_a_hostile_one_replaced(db: None, anon) -> None:  # type: ignore[no-untyped-def]
-    kept = anon.get("/healthz", HTTP_X_REQUEST_ID="trace-1234abcd")
-    assert kept["X-Request-ID"] == "trace-1234abcd"
-    replaced = anon.get("/healthz", HTTP_X_REQUEST_ID="bad id\r\nSet-Cookie: x=1")
-    assert replaced["X-Request-ID"] != "bad id" and len(replaced["X-Request-ID"]) == 32
+def test_the_service_issues_its_own_request_id_and_keeps_the_clients_apart(db: None, anon) -> None:  # type: ignore[no-untyped-def]
+    first = anon.get("/healthz", HTTP_X_REQUEST_ID="trace-1234abcd")
+    second = anon.get("/healthz", HTTP_X_REQUEST_ID="trace-1234abcd")
+    # Two callers (or one replaying) sending the same id still get distinct service ids.
+    assert len({first["X-Request-ID"], second["X-Request-ID"], "trace-1234abcd"}) == 3
+    entry = _entry_for(first)
+    assert entry.client_request_id == "trace-1234abcd"
+    assert _entry_for(second).client_request_id == "trace-1234abcd"
+    hostile = anon.get("/healthz", HTTP_X_REQUEST_ID="bad id\r\nSet-Cookie: x=1")
+    assert len(hostile["X-Request-ID"]) == 32
+    assert _entry_for(hostile).client_request_id == ""
 
 
 def test_domain_events_carry_the_request_id_actor_and_target(alice: PartnerActor) -> None:
@@ -92,9 +98,14 @@ def test_payload_keys_that_look_like_secrets_are_redacted(db: None) -> None:
     assert entry.payload == {"token": "[redacted]", "nested": {"password": "[redacted]", "ok": 1}}
 
 
-def test_oversized_payloads_are_refused(db: None) -> None:
-    with pytest.raises(ValueError, match="audit payload"):
-        audit.record("test.event", payload={"blob": "x" * 10_000})
+def test_oversized_payloads_are_truncated_with_a_marker_never_refused(db: None) -> None:
+    entry = audit.record("test.event", payload={"reason": "\U0001f600" * 5000, "ok": 1})
+    assert len(json.dumps(entry.payload).encode()) <= audit.MAX_PAYLOAD_BYTES
+    assert entry.payload["reason"].endswith(audit.TRUNCATED_MARKER)
+    assert entry.payload["ok"] == 1 and entry.payload["_truncated"]["original_bytes"] > audit.MAX_PAYLOAD_BYTES
+    many = audit.record("test.event", payload={f"k{i}": i for i in range(2000)})
+    assert set(many.payload) == {"_truncated"}
+    assert audit.verify_chain().ok
 
 
 def test_the_chain_links_every_entry_to_the_previous_one(alice: PartnerActor) -> None:

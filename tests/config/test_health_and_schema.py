@@ -84,3 +84,36 @@ def test_docs_page_loads_its_assets_locally(anon) -> None:  # type: ignore[no-un
     assert assets and all(a.startswith("/static/") for a in assets), assets
     for asset in assets:
         assert anon.get(asset).status_code == 200, asset
+
+
+def test_lists_are_documented_as_envelopes_and_errors_with_the_error_body(anon) -> None:  # type: ignore[no-untyped-def]
+    schema = yaml.safe_load(anon.get("/api/schema/").content)
+    components = schema["components"]["schemas"]
+
+    def resolve(node: dict) -> dict:
+        return components[node["$ref"].rsplit("/", 1)[1]] if "$ref" in node else node
+
+    lists: set[tuple[str, str]] = set()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            for code, response in operation["responses"].items():
+                for media in response.get("content", {}).values():
+                    body = resolve(media.get("schema", {}))
+                    # No endpoint answers a bare JSON array: lists come in {results, next?, previous?}.
+                    assert body.get("type") != "array", (method, path, code)
+                    if code.startswith("2") and "results" in body.get("properties", {}):
+                        lists.add((method, path))
+                    if code[0] == "4" and media is response["content"].get("application/json"):
+                        assert media["schema"] == {"$ref": "#/components/schemas/Error"}, (method, path, code)
+            codes = set(operation["responses"])
+            assert {"400", "413"} <= codes, (method, path)
+            if path not in ("/healthz", "/readyz"):
+                assert "429" in codes, (method, path)
+            if path.startswith(("/v1/review/", "/v1/keys", "/v1/generations", "/v1/subjects", "/v1/webhooks")):
+                assert {"401", "403"} <= codes, (method, path)
+            if "{" in path:
+                assert "404" in codes, (method, path)
+    assert len(lists) == 11, sorted(lists)  # 8 cursor-paginated, 3 short lists in {"results": [...]}
+    assert set(components["Error"]["properties"]["error"]["required"]) == {"code", "message", "request_id"}

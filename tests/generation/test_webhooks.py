@@ -36,6 +36,17 @@ def local_webhooks(settings):  # type: ignore[no-untyped-def]
         ("https://localhost/hook", "webhook_url_forbidden"),
         ("https://user:pw@93.184.216.34/hook", "webhook_url_invalid"),
         ("ftp://93.184.216.34/hook", "webhook_url_forbidden"),
+        # IPv6 forms that carry a loopback or link-local IPv4 address (compatible, 6to4, NAT64).
+        ("https://[::7f00:1]/hook", "webhook_url_forbidden"),
+        ("https://[::127.0.0.1]/hook", "webhook_url_forbidden"),
+        ("https://[2002:7f00:1::]/hook", "webhook_url_forbidden"),
+        ("https://[2002:a9fe:a9fe::]/hook", "webhook_url_forbidden"),
+        ("https://[64:ff9b::7f00:1]/hook", "webhook_url_forbidden"),
+        ("https://[64:ff9b::a9fe:a9fe]/hook", "webhook_url_forbidden"),
+        ("https://[64:ff9b:1::a9fe:a9fe]/hook", "webhook_url_forbidden"),
+        ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook", "webhook_url_forbidden"),  # Teredo to 127.0.0.1
+        ("https://93.184.216.34:0/hook", "webhook_url_invalid"),
+        ("https://93.184.216.34:99999/hook", "webhook_url_invalid"),
     ],
 )
 def test_ssrf_guard_refuses_private_loopback_and_plain_http_targets(alice: PartnerActor, url: str, code: str) -> None:
@@ -46,6 +57,14 @@ def test_ssrf_guard_refuses_private_loopback_and_plain_http_targets(alice: Partn
 
 def test_a_public_https_address_passes_the_guard(db: None) -> None:
     webhooks.check_target("https://93.184.216.34/hook")  # a literal public address: no DNS needed
+    # Public IPv4 behind NAT64 and 6to4 stays allowed: only the embedded address decides.
+    webhooks.check_target("https://[64:ff9b::5db8:d822]:8443/hook")
+    webhooks.check_target("https://[2002:5db8:d822::1]/hook")
+
+
+def test_port_checks_hold_even_when_private_targets_are_allowed(alice: PartnerActor, local_webhooks) -> None:  # type: ignore[no-untyped-def]
+    response = alice.client.post("/v1/webhooks", {"url": "http://127.0.0.1:99999/h"}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "webhook_url_invalid"
 
 
 def test_every_state_change_is_posted_with_a_signature_the_receiver_verifies(
