@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_partner_max_audio_seconds_and_more'),
+        ('accounts', '0004_auditentry_client_request_id'),
     ]
 
     operations = [
