@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
@@ -121,6 +122,7 @@ def make_fingerprint(samples: np.ndarray, mouth: list[float], face_embedding: np
     }
 
 
+@functools.cache
 def _projections(dim: int) -> np.ndarray:
     rng = np.random.default_rng(_PROJECTION_SEED + dim)
     return rng.standard_normal((_BANDS_PER_KIND * _BAND_BITS, dim))
@@ -145,10 +147,9 @@ def index_keys(fingerprint: dict[str, Any]) -> list[int]:
         vector = _descriptor(sources[kind], dim)
         if vector is None:
             continue
-        bits = (_projections(dim) @ vector) > 0
-        for band, chunk in enumerate(bits.reshape(_BANDS_PER_KIND, _BAND_BITS)):
-            value = sum(1 << i for i, bit in enumerate(chunk) if bit)
-            keys.append((kind_id << 28) | (band << _BAND_BITS) | value)
+        bits = ((_projections(dim) @ vector) > 0).reshape(_BANDS_PER_KIND, _BAND_BITS).astype(np.int64)
+        values = bits @ (np.int64(1) << np.arange(_BAND_BITS, dtype=np.int64))
+        keys += [(kind_id << 28) | (band << _BAND_BITS) | int(v) for band, v in enumerate(values)]
     return keys
 
 

@@ -11,7 +11,7 @@ from django.test import Client
 from accounts import audit
 from accounts.models import AuditEntry, Partner, PartnerStatus, User
 from generation.models import Job, JobStatus
-from moderation.models import ConsentStatus
+from moderation.models import Consent, ConsentStatus
 from tests.conftest import PartnerActor, make_partner, tiny_mp4
 from tests.console.conftest import REVIEWER_PASSWORD, ReviewMaterial
 
@@ -131,6 +131,20 @@ def test_consent_page_shows_video_and_scores_next_to_thresholds(rita_client: Cli
     assert f'<video controls preload="metadata" src="/console/consents/{material.consent.id}/evidence"' in body
     assert "0.22" in body and "pass 0.3 · fail 0.15" in body
     assert "seven blue lanterns" in body
+    views = AuditEntry.objects.filter(event_type="consent.evidence_viewed", target_id=str(material.consent.id))
+    assert [v.payload["what"] for v in views] == ["report"], "a reviewer's read of biometric data is audited"
+    assert "Unlock" not in body
+
+
+def test_a_consent_locked_after_too_many_attempts_can_be_unlocked(
+    rita_client: Client, material: ReviewMaterial
+) -> None:
+    Consent.objects.filter(id=material.consent.id).update(reason_codes=["too_many_attempts"], rejected_attempts=3)
+    url = f"/console/consents/{material.consent.id}"
+    assert "Unlock for another recording" in rita_client.get(url).content.decode()
+    assert rita_client.post(url, {"decision": "unlock", "comment": "Called the subject."}).status_code == 302
+    material.consent.refresh_from_db()
+    assert material.consent.status == ConsentStatus.PENDING and material.consent.rejected_attempts == 0
 
 
 def test_evidence_recording_streams_to_reviewers_only(
@@ -411,3 +425,14 @@ def test_verifying_a_signed_output_shows_its_job_partner_consent_and_trail(
     assert "trusted" in body and f'href="/console/jobs/{job.id}"' in body
     assert "Alice Learning" in body and "Ada Teacher" in body and "needs_review" in body
     assert "job.succeeded" in body
+
+
+def test_the_consent_review_policy_is_set_per_partner_with_a_comment(rita_client, alice: PartnerActor) -> None:  # type: ignore[no-untyped-def]
+    url = f"/console/partners/{alice.partner.id}"
+    assert b"Consent review policy" in rita_client.get(url).content
+    assert rita_client.post(url, {"consent_policy": "1", "auto_verify": "on", "comment": ""}).status_code == 400
+    saved = rita_client.post(url, {"consent_policy": "1", "auto_verify": "on", "comment": "Live capture pilot."})
+    assert saved.status_code == 302
+    alice.partner.refresh_from_db()
+    assert alice.partner.consent_auto_verify is True
+    assert AuditEntry.objects.filter(event_type="partner.consent_policy_changed", target_id=str(alice.partner.id))

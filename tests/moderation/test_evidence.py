@@ -240,3 +240,19 @@ def test_a_headerless_ten_minute_webm_is_refused_before_anything_is_stored(alice
     assert not ConsentEvidence.objects.filter(consent=consent).exists()
     folder = f"partners/{alice.partner.id}/inputs/consent-{consent.id}"
     assert not default_storage.exists(folder) or not default_storage.listdir(folder)[1]
+
+
+@pytest.mark.parametrize(("service", "partner", "expected"), [(True, True, ConsentStatus.VERIFIED),
+                                                              (True, False, ConsentStatus.NEEDS_REVIEW)])  # fmt: skip
+def test_a_live_recording_is_verified_without_a_reviewer_only_when_both_switches_are_on(
+    alice: PartnerActor, recordings, settings, service: bool, partner: bool, expected: str
+) -> None:  # type: ignore[no-untyped-def]
+    settings.TALKGATE_CONSENT_AUTO_VERIFY = service
+    alice.partner.consent_auto_verify = partner
+    alice.partner.save(update_fields=["consent_auto_verify"])
+    consent = _consent(alice)
+    evidence = services.evidence_submit(consent=consent, fileobj=io.BytesIO(recordings["camera"]), source="live")
+    services.evidence_verify(evidence_id=evidence.id)
+    consent.refresh_from_db()
+    assert consent.status == expected
+    assert consent.reason_codes == ([] if expected == ConsentStatus.VERIFIED else ["policy_review"])
