@@ -220,3 +220,12 @@ def test_verify_upload_for_the_console_and_cli_applies_the_same_limits(settings)
     with pytest.raises(DomainError) as refused:
         services.verify_upload(fileobj=io.BytesIO(_png_declaring(100_000, 100_000)), reviewer=True)
     assert refused.value.code == "image_too_large"
+
+
+def test_verification_runs_on_the_cpu_queue_and_is_not_redelivered_after_a_crash() -> None:
+    from config.celery import app
+
+    route = app.amqp.router.route({}, "provenance.tasks.verify_file", args=(), kwargs={})
+    assert route["queue"].name == "cpu"
+    # A file that kills its worker must not be handed to the next worker, and the next.
+    assert tasks.verify_file.acks_late is False
