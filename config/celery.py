@@ -48,6 +48,7 @@ app.conf.update(
         "jobs-sweep": {"task": "generation.tasks.sweep_stuck_jobs", "schedule": 60.0},
         "inputs-retention": {"task": "generation.tasks.purge_expired_inputs", "schedule": 3600.0},
         "consents-expire": {"task": "moderation.tasks.expire_consents", "schedule": 600.0},
+        "verify-uploads-purge": {"task": "provenance.tasks.purge_stale_verify_uploads", "schedule": 3600.0},
     },
 )
 app.autodiscover_tasks()

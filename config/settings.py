@@ -270,6 +270,15 @@ TALKGATE_C2PA_TSA_URL = env_url("TALKGATE_C2PA_TSA_URL", None, schemes=["http", 
 TALKGATE_WATERMARK_STRENGTH = env_float("TALKGATE_WATERMARK_STRENGTH", 3.05, minimum=1.5, maximum=8.0)
 TALKGATE_MAX_VERIFY_BYTES = env_int("TALKGATE_MAX_VERIFY_BYTES", 60 * 1024 * 1024, minimum=1024)
 TALKGATE_VERIFY_RATE = env_str("TALKGATE_VERIFY_RATE", "20/min")
+# Public verification's cost bounds: pixels per frame read (images: also the photo cap), frames and seconds
+# decoded, seconds of work per file (then the answer is partial: "inconclusive"), how long the web process waits
+# for the cpu worker before answering 202 with a result URL, and how many verifications may be queued at once.
+TALKGATE_MAX_VERIFY_PIXELS = env_int("TALKGATE_MAX_VERIFY_PIXELS", 2048 * 2048, minimum=64 * 64)
+TALKGATE_MAX_VERIFY_FRAMES = env_int("TALKGATE_MAX_VERIFY_FRAMES", 3600, minimum=1)
+TALKGATE_MAX_VERIFY_SECONDS = env_int("TALKGATE_MAX_VERIFY_SECONDS", 60, minimum=1)
+TALKGATE_VERIFY_TIME_BUDGET_S = env_int("TALKGATE_VERIFY_TIME_BUDGET_S", 30, minimum=1, maximum=600)
+TALKGATE_VERIFY_WAIT_S = env_float("TALKGATE_VERIFY_WAIT_S", 2.0, minimum=0.0, maximum=30.0)
+TALKGATE_VERIFY_MAX_PENDING = env_int("TALKGATE_VERIFY_MAX_PENDING", 8, minimum=1)
 TALKGATE_ANON_RATE = env_str("TALKGATE_ANON_RATE", "30/min")
 TALKGATE_REVIEWER_RATE = env_str("TALKGATE_REVIEWER_RATE", "600/min")
 # The subject's revocation page, per address (its link carries a secret: no guessing at speed).

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config import health
 from console.views import AdminLoginView
 from moderation.apis import revoke_page
-from provenance.apis import verify_page
+from provenance.apis import verify_page, verify_result_page
 
 urlpatterns = [
     path("healthz", health.HealthzApi.as_view(), name="healthz"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("v1/", include("moderation.urls")),
     path("v1/", include("provenance.urls")),
     path("verify", verify_page, name="verify-page"),
+    path("verify/results/<slug:ticket>", verify_result_page, name="verify-result-page"),
     path("revoke/<str:token>", revoke_page, name="revoke"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

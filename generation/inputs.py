@@ -69,15 +69,13 @@ def _read_limited(fileobj: IO[bytes], limit: int, code: str, what: str) -> bytes
     return data
 
 
-def check_photo(fileobj: IO[bytes]) -> CheckedPhoto:
-    """Decode a photo with Pillow under size and pixel limits; EXIF orientation applied, metadata dropped."""
-    data = _read_limited(fileobj, settings.TALKGATE_MAX_PHOTO_BYTES, "image_too_large", "image")
-    max_pixels = settings.TALKGATE_MAX_PHOTO_PIXELS
+def probe_image(fileobj: IO[bytes], *, max_pixels: int) -> tuple[str, int, int]:
+    """Format, width and height from an image's header, refusing bombs before a single pixel is decoded."""
     try:
         with warnings.catch_warnings():
             # Pillow warns (then errors) on decompression bombs; turn the warning into an error too.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
+            with Image.open(fileobj) as probe:
                 fmt = probe.format or ""
                 width, height = probe.size
                 if fmt not in ALLOWED_IMAGE_FORMATS:
@@ -90,12 +88,26 @@ def check_photo(fileobj: IO[bytes]) -> CheckedPhoto:
                         f"The image has {width * height} pixels; the limit is {max_pixels}.", code="image_too_large"
                     )
                 probe.verify()
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError("The image decompresses to too many pixels.", code="image_too_large") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputError("The file is not a decodable image.", code="image_invalid") from exc
+    return fmt, width, height
+
+
+def check_photo(fileobj: IO[bytes]) -> CheckedPhoto:
+    """Decode a photo with Pillow under size and pixel limits; EXIF orientation applied, metadata dropped."""
+    data = _read_limited(fileobj, settings.TALKGATE_MAX_PHOTO_BYTES, "image_too_large", "image")
+    fmt, _, _ = probe_image(io.BytesIO(data), max_pixels=settings.TALKGATE_MAX_PHOTO_PIXELS)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 image = _to_rgb(image)
-    except InputError:
-        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError("The image decompresses to too many pixels.", code="image_too_large") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -48,6 +48,9 @@ class DetectionResult:
     bit_accuracy: float
     score: float
     details: dict[str, Any] = field(default_factory=dict)
+    # False when a deadline stopped decoding or the scale search early: a detection still holds, a miss is
+    # inconclusive.
+    complete: bool = True
 
 
 def sync_tail(score: float) -> float:
@@ -73,7 +76,7 @@ def _cpu_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _result(reading: scheme.Reading, frames_checked: int) -> DetectionResult:
+def _result(reading: scheme.Reading, frames_checked: int, complete: bool = True) -> DetectionResult:
     crc_ok = reading.wm_id is not None
     p_false = false_alarm_probability(reading.score, crc_ok)
     detected = crc_ok and reading.score >= Z_THRESHOLD
@@ -97,6 +100,7 @@ def _result(reading: scheme.Reading, frames_checked: int) -> DetectionResult:
             # Hard decisions on the coded bits before error correction (for bit-accuracy measurements).
             "raw_bits": "".join("1" if v < 0 else "0" for v in reading.soft),
         },
+        complete=complete and reading.complete,
     )
 
 
@@ -127,19 +131,39 @@ class Embedder:
         return self._impl.embed_batch(frames)
 
 
-def detect_video(source: media.Source, max_seconds: float | None = None, threads: int = 1) -> DetectionResult:
-    """Detect the watermark in a video file (path, file object or bytes), decoded with PyAV."""
-    frames, keys = media.read_video_luma(source, max_seconds)
-    if not frames:
-        return DetectionResult(False, None, 0.0, 0, 0.0, 0.0, {"method": METHOD, "error": "no video frames"})
+def detect_video(
+    source: media.Source,
+    max_seconds: float | None = None,
+    threads: int = 1,
+    *,
+    max_frames: int | None = None,
+    max_pixels: int | None = None,
+    deadline: float | None = None,
+) -> DetectionResult:
+    """Detect the watermark in a video file (path, file object or bytes), stream-decoded with PyAV.
+
+    Bounded: at most `max_frames` frames and `max_seconds` seconds are decoded, frames above `max_pixels` raise
+    media.FrameTooLarge, and past `deadline` (time.monotonic()) decoding and the scale search stop early
+    (`complete` False). Only the frames detection reads are held in memory.
+    """
+    video = media.read_video_luma(source, max_seconds, max_frames=max_frames, max_pixels=max_pixels, deadline=deadline)
+    complete = video.stopped != "deadline"
+    if not video.frames:
+        return DetectionResult(
+            False, None, 0.0, 0, 0.0, 0.0, {"method": METHOD, "error": "no video frames"}, complete=complete
+        )
     with _cpu_threads(threads):
-        reading = scheme.read_frames(frames, keys)
-    return _result(reading, reading.frames_checked)
+        reading = scheme.read_frames(video.frames, video.keys, select=False, deadline=deadline)
+    result = _result(reading, reading.frames_checked, complete)
+    result.details.update(frames_decoded=video.decoded, stopped=video.stopped)
+    return result
 
 
-def detect_image(source: media.Source | np.ndarray, threads: int = 1) -> DetectionResult:
+def detect_image(
+    source: media.Source | np.ndarray, threads: int = 1, *, deadline: float | None = None
+) -> DetectionResult:
     """Detect the watermark in one image (path, file, bytes, or an RGB/greyscale array), e.g. a screenshot."""
     y = media.load_image(source)
     with _cpu_threads(threads):
-        reading = scheme.read_frames([y])
+        reading = scheme.read_frames([y], deadline=deadline)
     return _result(reading, 1)

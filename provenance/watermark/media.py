@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import BinaryIO
 
@@ -30,19 +32,109 @@ def _luma(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="gray")
 
 
-def read_video_luma(source: Source, max_seconds: float | None = None) -> tuple[list[np.ndarray], list[bool]]:
-    """Decode the luminance planes of a video and whether each frame was intra-coded (a key frame)."""
-    frames: list[np.ndarray] = []
-    keys: list[bool] = []
+class FrameTooLarge(ValueError):
+    """A video whose frames hold more pixels than the caller allows (refused before they are decoded)."""
+
+    def __init__(self, width: int, height: int, limit: int):
+        super().__init__(f"{width}x{height} frames hold more than {limit} pixels")
+        self.width, self.height, self.limit = width, height, limit
+
+
+# Luminance pixels kept for detection at most: 48 frames of 1024x1024, the largest output (~200 MB as float32).
+# Larger frames keep fewer (at least 4), so memory stays bounded whatever the frame size.
+KEPT_PIXELS = 48 * 1024 * 1024
+MIN_KEPT_FRAMES = 4
+
+
+@dataclass
+class VideoLuma:
+    """The frames kept for detection (evenly spaced, plus key frames) and what decoding them cost."""
+
+    frames: list[np.ndarray]
+    keys: list[bool]
+    decoded: int
+    # Why decoding stopped before the end of the stream: "max_frames", "max_seconds", "deadline" (or None).
+    stopped: str | None = None
+
+
+def _expected_frames(stream: av.VideoStream, max_frames: int | None, max_seconds: float | None) -> int:
+    """How many frames decoding will see, from the header (0: unknown); used to space the kept frames."""
+    expected = int(stream.frames or 0)
+    rate = float(stream.average_rate or 0)
+    if not expected and stream.duration and stream.time_base and rate:
+        expected = int(float(stream.duration * stream.time_base) * rate)
+    if expected and max_seconds is not None and rate:
+        expected = min(expected, int(max_seconds * rate) + 1)
+    if expected and max_frames is not None:
+        expected = min(expected, max_frames)
+    return expected
+
+
+def read_video_luma(
+    source: Source,
+    max_seconds: float | None = None,
+    *,
+    keep: int = 48,
+    max_frames: int | None = None,
+    max_pixels: int | None = None,
+    deadline: float | None = None,
+) -> VideoLuma:
+    """Stream-decode a video's luminance, keeping only `keep` evenly spaced frames plus key frames (as many).
+
+    Frames are never all held: with a frame count in the header the kept indices are planned (the same frames a
+    full decode would pick); without one, every stride-th frame is kept and the stride doubles whenever too many
+    are held. Decoding stops after `max_frames` frames, past `max_seconds`, or at `deadline` (time.monotonic());
+    a frame larger than `max_pixels` raises FrameTooLarge (the header is checked before the first frame).
+    """
     with _open(source) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        for frame in container.decode(stream):
-            if max_seconds is not None and frame.time is not None and frame.time > max_seconds:
+        ctx = stream.codec_context
+        if max_pixels is not None and (ctx.width or 0) * (ctx.height or 0) > max_pixels:
+            raise FrameTooLarge(ctx.width, ctx.height, max_pixels)
+        if ctx.width and ctx.height:
+            keep = max(MIN_KEPT_FRAMES, min(keep, KEPT_PIXELS // (ctx.width * ctx.height)))
+        expected = _expected_frames(stream, max_frames, max_seconds)
+        planned = set(np.linspace(0, expected - 1, min(expected, keep)).round().astype(int).tolist())
+        # index -> (luminance, key frame, kept as a key frame: never thinned out)
+        kept: dict[int, tuple[np.ndarray, bool, bool]] = {}
+        stride, spaced, key_count = 1, 0, 0
+        shape: tuple[int, int] | None = None
+        decoded, stopped = 0, None
+        for index, frame in enumerate(container.decode(stream)):
+            if max_frames is not None and index >= max_frames:
+                stopped = "max_frames"
                 break
-            frames.append(_luma(frame))
-            keys.append(bool(frame.key_frame))
-    return frames, keys
+            if max_seconds is not None and frame.time is not None and frame.time > max_seconds:
+                stopped = "max_seconds"
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                stopped = "deadline"
+                break
+            decoded += 1
+            if max_pixels is not None and frame.width * frame.height > max_pixels:
+                raise FrameTooLarge(frame.width, frame.height, max_pixels)
+            # A stream may change size midway; detection stacks frames, so only the first size is read.
+            if shape is None:
+                shape = (frame.height, frame.width)
+            elif shape != (frame.height, frame.width):
+                continue
+            is_key = bool(frame.key_frame)
+            take_key = is_key and key_count < keep
+            take_spaced = index in planned if expected else index % stride == 0
+            if not (take_key or take_spaced):
+                continue
+            kept[index] = (_luma(frame), is_key, take_key)
+            key_count += take_key
+            spaced += not take_key
+            if not expected and spaced > 2 * keep:
+                # Unknown length: thin the evenly spaced frames out to every other one, and go on at that pace.
+                stride *= 2
+                for i in [i for i, (_, _, pinned) in kept.items() if i % stride and not pinned]:
+                    del kept[i]
+                spaced = sum(1 for _, _, pinned in kept.values() if not pinned)
+    order = sorted(kept)
+    return VideoLuma([kept[i][0] for i in order], [kept[i][1] for i in order], decoded, stopped)
 
 
 def read_rgb(source: Source, max_frames: int | None = None) -> tuple[np.ndarray, float]:

@@ -10,6 +10,7 @@ reads the 108 coded bits by correlation and decodes them with a list Viterbi dec
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -228,6 +229,17 @@ class Reading:
     offset: tuple[int, int]
     soft: np.ndarray = field(repr=False)
     frames_checked: int = 1
+    # False when the caller's deadline stopped the scale search before every candidate was read.
+    complete: bool = True
+
+
+class DeadlineExceeded(Exception):
+    """The caller's time budget ran out."""
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded
 
 
 def _inverse_level(spec: torch.Tensor) -> torch.Tensor:
@@ -344,6 +356,7 @@ def _refine(
     best: tuple[float, float],
     best_z: float,
     judge: Callable[[torch.Tensor, float, float], float],
+    deadline: float | None = None,
 ) -> tuple[float, float]:
     """Hill-climb a scale per axis in steps of 0.5 % then 0.2 %, starting from `best` whose judged value is
     `best_z` (already known to the caller): folding needs the period to a fraction of a pixel over the whole
@@ -355,35 +368,46 @@ def _refine(
                 if ex == ey == 0:
                     continue
                 cand = (sx0 * (1 + ex * step), sy0 * (1 + ey * step))
+                _check(deadline)
                 z = judge(ref, *cand)
                 if z > best_z:
                     best_z, best = z, cand
     return best
 
 
-def _scale_candidates(ref: torch.Tensor, k: int = SCALE_CANDIDATES) -> Iterator[tuple[float, float]]:
+def _scale_candidates(
+    ref: torch.Tensor, k: int = SCALE_CANDIDATES, deadline: float | None = None
+) -> Iterator[tuple[float, float]]:
     """The k scales (sx, sy) at which one high-passed reference image most likely holds the pattern, best first.
 
     Lazily: the search runs only if the caller asks for more than the first, unscaled candidate (most suspect
     copies were never resized). The sync alone ranks the whole grid; its best local maxima are refined and
-    re-ranked by how strongly the sync and the payload's correlation energy peak together (_locate).
+    re-ranked by how strongly the sync and the payload's correlation energy peak together (_locate). Past
+    `deadline` (time.monotonic()) it raises DeadlineExceeded between two steps.
     """
     yield (1.0, 1.0)
     grid = np.array(SCALE_GRID)
-    zs = np.array([_sync_z(ref, s, s) for s in grid])
+    zs = np.zeros(len(grid))
+    for i, s in enumerate(grid):
+        _check(deadline)
+        zs[i] = _sync_z(ref, s, s)
     # Local maxima of the grid only: neighbours of one peak are the same candidate.
     peaks = [i for i in range(len(grid)) if zs[i] >= zs[max(i - 1, 0)] and zs[i] >= zs[min(i + 1, len(grid) - 1)]]
     peaks = sorted(peaks, key=lambda i: -zs[i])[:RANKED_PEAKS]
-    refined = [_refine(ref, (float(grid[i]), float(grid[i])), float(zs[i]), _sync_z) for i in peaks]
+    refined = [_refine(ref, (float(grid[i]), float(grid[i])), float(zs[i]), _sync_z, deadline) for i in peaks]
     # A peak that refines to 1.0 is the unscaled candidate again (a 1 % resize, though, is its own candidate).
     refined = [sc for sc in refined if max(abs(sc[0] - 1.0), abs(sc[1] - 1.0)) > 0.003]
-    ranked = sorted(((_locate_z(ref, *sc), sc) for sc in refined), key=lambda item: -item[0])[: k - 1]
+    located = []
+    for sc in refined:
+        _check(deadline)
+        located.append((_locate_z(ref, *sc), sc))
+    ranked = sorted(located, key=lambda item: -item[0])[: k - 1]
     # The candidates that will be read are refined again, judged like the offset (sync and payload energy
     # together): after a downscale and strong compression the sync's own peak sits a few tenths of a percent of
     # scale off, enough to smear the finest payload frequencies across the frame (32 combined-attack clips: 22
     # recovered instead of 19). Only these few: each step costs a 109-pattern correlation.
     for z, sc in ranked:
-        yield _refine(ref, sc, z, _locate_z)
+        yield _refine(ref, sc, z, _locate_z, deadline)
 
 
 # Paths of the list Viterbi decoder tried against the CRC per reading: ~1 dB over plain Viterbi (on 16 combined-
@@ -391,6 +415,7 @@ def _scale_candidates(ref: torch.Tensor, k: int = SCALE_CANDIDATES) -> Iterator[
 LIST_SIZE = 16
 WEIGHT_FLOOR = 2.0  # per-frame strength (z) below which a frame adds nothing
 MAX_FRAMES = 48  # frames read per clip (evenly spaced, key frames always): enough evidence, bounded time
+BATCH_PIXELS = 16 * 512 * 512  # pixels prepared at once when reading frames
 
 
 def _locate(ref_spectrum: torch.Tensor) -> tuple[float, int, int]:
@@ -436,7 +461,10 @@ def _decode(
 def _read_at(stack: list[torch.Tensor], ref: torch.Tensor, sx: float, sy: float, batch: int) -> Reading:
     """Read all frames at one scale: find the offset, weight frames by how clearly they show it, decode."""
     _, dy, dx = _locate(_prepare(ref[None], sx, sy)[0])
-    spectra = [_prepare(_highpass(torch.stack(stack[i : i + batch])), sx, sy) for i in range(0, len(stack), batch)]
+    spectra = [
+        _prepare(_highpass(torch.stack(stack[i : i + batch]).to(torch.float32)), sx, sy)
+        for i in range(0, len(stack), batch)
+    ]
     syncs = [_sync_surfaces(sp) for sp in spectra]
     # A frame's weight grows with its sync strength at the offset. Frames where the codec let the pattern go
     # (P-frames moved it along with the content) must count for almost nothing: their payload readings are the
@@ -468,27 +496,50 @@ def _read_at(stack: list[torch.Tensor], ref: torch.Tensor, sx: float, sy: float,
     return Reading(score, sync_z, payload.decode_message(msg), acc, (sx, sy), (dx, dy), soft)
 
 
-def read_frames(frames: list[np.ndarray], key_frames: list[bool] | None = None, batch: int = 16) -> Reading:
+def read_frames(
+    frames: list[np.ndarray],
+    key_frames: list[bool] | None = None,
+    batch: int = 16,
+    *,
+    select: bool = True,
+    deadline: float | None = None,
+) -> Reading:
     """Read the watermark from luminance frames, weighting each frame by how clearly it shows the sync.
 
     Candidate scales are read best first; the first whose payload passes the CRC wins, otherwise the one with the
-    highest score is returned (not detected). The null calibration covers the whole procedure.
+    highest score is returned (not detected). The null calibration covers the whole procedure. `select=False`
+    reads every frame given (the caller already picked them, as media.read_video_luma does). The unscaled
+    reading always runs; past `deadline` (time.monotonic()) the scale search stops and the best reading so far
+    comes back with `complete=False`.
     """
     flags = list(key_frames or [False] * len(frames))
-    keep = set(np.linspace(0, len(frames) - 1, min(len(frames), MAX_FRAMES)).round().astype(int).tolist())
-    keep |= {i for i, k in enumerate(flags) if k}
-    stack = [torch.as_tensor(frames[i], dtype=torch.float32) for i in sorted(keep)]
+    if select:
+        keep = set(np.linspace(0, len(frames) - 1, min(len(frames), MAX_FRAMES)).round().astype(int).tolist())
+        keep |= {i for i, k in enumerate(flags) if k}
+    else:
+        keep = set(range(len(frames)))
+    # Held as they came (8-bit) and made float a batch at a time: a quarter of the memory, the same values.
+    stack = [torch.as_tensor(frames[i]) for i in sorted(keep)]
     keys = [t for t, i in zip(stack, sorted(keep), strict=True) if flags[i]] or stack[:1]
     # After strong compression intra-coded frames keep the pattern best: they are the reference for the search.
-    ref = _highpass(torch.stack(keys).mean(0))
+    ref = _highpass(torch.stack(keys).to(torch.float32).mean(0))
+    # Batches of about 16 frames of 512x512: larger frames go fewer at a time (the scale search resamples a batch
+    # up to 2.2x per side), so memory does not grow with the frame size.
+    batch = max(1, min(batch, BATCH_PIXELS // max(1, stack[0].numel())))
     best: Reading | None = None
-    for sx, sy in _scale_candidates(ref):
-        # The scale search runs only once the unscaled reading has failed (most copies are unscaled).
-        reading = _read_at(stack, ref, sx, sy, batch)
-        reading.frames_checked = len(stack)
-        if reading.wm_id is not None:
-            return reading
-        if best is None or reading.score > best.score:
-            best = reading
+    candidates = _scale_candidates(ref, deadline=deadline)
+    try:
+        for sx, sy in candidates:
+            # The scale search runs only once the unscaled reading has failed (most copies are unscaled).
+            reading = _read_at(stack, ref, sx, sy, batch)
+            reading.frames_checked = len(stack)
+            if reading.wm_id is not None:
+                return reading
+            if best is None or reading.score > best.score:
+                best = reading
+            _check(deadline)
+    except DeadlineExceeded:
+        assert best is not None  # the unscaled candidate is read before any check
+        best.complete = False
     assert best is not None
     return best

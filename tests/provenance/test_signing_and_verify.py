@@ -90,7 +90,7 @@ def test_rotation_keeps_old_outputs_verifiable(tmp_path: Path) -> None:
     assert _read(signed_before, (folder / keys.ROOT).read_text()).state == "untrusted"
 
 
-def test_verify_endpoint_reports_a_trusted_manifest_to_anyone(anon) -> None:  # type: ignore[no-untyped-def]
+def test_verify_endpoint_reports_a_trusted_manifest_to_anyone(anon, inline_tasks) -> None:  # type: ignore[no-untyped-def]
     signed = signing.sign_bytes(tiny_mp4(), mime="video/mp4", manifest=_manifest("00000000"),
                                 credentials=credentials.credentials())  # fmt: skip
     response = anon.post("/v1/verify", {"file": SimpleUploadedFile("x.mp4", signed)}, format="multipart")
@@ -101,7 +101,7 @@ def test_verify_endpoint_reports_a_trusted_manifest_to_anyone(anon) -> None:  # 
     assert AuditEntry.objects.filter(event_type="verification.performed").count() == 1
 
 
-def test_verify_endpoint_reads_images_and_refuses_other_files(anon) -> None:  # type: ignore[no-untyped-def]
+def test_verify_endpoint_reads_images_and_refuses_other_files(anon, inline_tasks) -> None:  # type: ignore[no-untyped-def]
     png = io.BytesIO()
     Image.new("RGB", (64, 64), (10, 20, 30)).save(png, format="PNG")
     ok = anon.post("/v1/verify", {"file": SimpleUploadedFile("x.png", png.getvalue())}, format="multipart")
@@ -121,7 +121,7 @@ def test_verify_is_throttled_per_address(anon, settings) -> None:  # type: ignor
     assert codes == [400, 400, 429]
 
 
-def test_the_public_verify_page_shows_a_readable_result(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_public_verify_page_shows_a_readable_result(client, inline_tasks) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/verify")
     assert page.status_code == 200 and b"Was this made with Talkgate?" in page.content
     signed = signing.sign_bytes(

@@ -199,6 +199,11 @@ class Command(BaseCommand):
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(video)
         status, check = _http("POST", f"{base}/v1/verify", multipart=({}, {"file": ("demo.mp4", video)}))
+        for _ in range(60):  # the worker took longer than the POST waits: poll the result URL it gave
+            if status != 202:
+                break
+            time.sleep(1)
+            status, check = _http("GET", check["result_url"])
         self._expect(status, 200, "POST /v1/verify", check)
         mark = check["watermark"] or {}
         self.stdout.write(f"  video: {out}  ({len(video) // 1024} KiB)")
