@@ -560,8 +560,7 @@ def blocked_phrase_remove(*, item: BlockedPhrase, reviewer: User) -> None:
 def consents_expire(*, now: datetime | None = None) -> int:
     """Mark consents past their window as expired (screening already refuses them; this keeps lists honest)."""
     now = now or timezone.now()
-    open_statuses = [ConsentStatus.PENDING, ConsentStatus.VERIFYING, ConsentStatus.VERIFIED, ConsentStatus.NEEDS_REVIEW,
-                     ConsentStatus.REJECTED]  # fmt: skip
+    open_statuses = [ConsentStatus.PENDING, ConsentStatus.VERIFYING, ConsentStatus.VERIFIED, ConsentStatus.NEEDS_REVIEW]
     expired = 0
     for consent in Consent.objects.filter(status__in=open_statuses, valid_until__lte=now):
         with transaction.atomic():

@@ -30,7 +30,7 @@ NULL_SCALE = 0.282
 # candidate read offers the list decoder's LIST_SIZE paths.
 CRC_PASS_BY_CHANCE = 2.0**-16
 # A detection needs the CRC to match AND a score that unmarked content reaches in ~0.66 % of cases, so a false
-# detection has probability ~0.0066 * 3 candidates * 16 paths * 2^-16 ~= 5e-6 per item; verification then only
+# detection has probability ~0.0066 * 5 readings * 16 paths * 2^-16 ~= 8e-6 per item; verification then only
 # names a job if the id is one of the N ids issued (another factor N / 2^32). Correct decodes in the benchmark
 # mostly score 12-30; the weakest (combined attack, CRF 35) 10.1-10.5, and one combined-attack reading that
 # passed the CRC scored 9.8 and was withheld.
@@ -61,7 +61,7 @@ def sync_tail(score: float) -> float:
 def false_alarm_probability(score: float, crc_ok: bool = True) -> float:
     """Probability that unmarked content gives a reading at least this strong (and, if crc_ok, passing the CRC)."""
     # Every path of every scale candidate read is one more chance for a random payload to pass the CRC.
-    chances = scheme.SCALE_CANDIDATES * scheme.LIST_SIZE
+    chances = scheme.MAX_READINGS * scheme.LIST_SIZE
     return sync_tail(score) * (CRC_PASS_BY_CHANCE * chances if crc_ok else 1.0)
 
 

@@ -416,6 +416,10 @@ LIST_SIZE = 16
 WEIGHT_FLOOR = 2.0  # per-frame strength (z) below which a frame adds nothing
 MAX_FRAMES = 48  # frames read per clip (evenly spaced, key frames always): enough evidence, bounded time
 BATCH_PIXELS = 16 * 512 * 512  # pixels prepared at once when reading frames
+REFERENCE_MIN_FRAMES = 4  # fewer key frames than this: a second search from key frames + spread frames averaged
+REFERENCE_SPREAD = 8
+# Readings one clip may get: the unscaled one, then SCALE_CANDIDATES - 1 scales from each of two searches.
+MAX_READINGS = 1 + 2 * (SCALE_CANDIDATES - 1)
 
 
 def _locate(ref_spectrum: torch.Tensor) -> tuple[float, int, int]:
@@ -520,24 +524,33 @@ def read_frames(
         keep = set(range(len(frames)))
     # Held as they came (8-bit) and made float a batch at a time: a quarter of the memory, the same values.
     stack = [torch.as_tensor(frames[i]) for i in sorted(keep)]
-    keys = [t for t, i in zip(stack, sorted(keep), strict=True) if flags[i]] or stack[:1]
+    keys = [t for t, i in zip(stack, sorted(keep), strict=True) if flags[i]]
     # After strong compression intra-coded frames keep the pattern best: they are the reference for the search.
-    ref = _highpass(torch.stack(keys).to(torch.float32).mean(0))
+    refs = [_highpass(torch.stack(keys or stack[:1]).to(torch.float32).mean(0))]
+    # A phone or platform encode often has one key frame in the whole clip, and one frame alone can let the scale
+    # search lock onto a chance peak (2 of 6 engine clips re-encoded at 0.75x, 30 fps, 250 kbit/s were missed).
+    # Then a second search starts from a few evenly spaced frames averaged (the pattern is the same in every
+    # frame, the picture is not); it runs only when the first found nothing, so whatever the first finds stays.
+    if len(keys) < REFERENCE_MIN_FRAMES:
+        spread = np.linspace(0, len(stack) - 1, min(len(stack), REFERENCE_SPREAD)).round().astype(int)
+        refs.append(_highpass(torch.stack([*keys, *(stack[i] for i in spread)]).to(torch.float32).mean(0)))
     # Batches of about 16 frames of 512x512: larger frames go fewer at a time (the scale search resamples a batch
     # up to 2.2x per side), so memory does not grow with the frame size.
     batch = max(1, min(batch, BATCH_PIXELS // max(1, stack[0].numel())))
     best: Reading | None = None
-    candidates = _scale_candidates(ref, deadline=deadline)
     try:
-        for sx, sy in candidates:
-            # The scale search runs only once the unscaled reading has failed (most copies are unscaled).
-            reading = _read_at(stack, ref, sx, sy, batch)
-            reading.frames_checked = len(stack)
-            if reading.wm_id is not None:
-                return reading
-            if best is None or reading.score > best.score:
-                best = reading
-            _check(deadline)
+        for n, ref in enumerate(refs):
+            for sx, sy in _scale_candidates(ref, deadline=deadline):
+                if n and (sx, sy) == (1.0, 1.0):
+                    continue  # the unscaled reading does not depend on the search's reference
+                # The scale search runs only once the unscaled reading has failed (most copies are unscaled).
+                reading = _read_at(stack, ref, sx, sy, batch)
+                reading.frames_checked = len(stack)
+                if reading.wm_id is not None:
+                    return reading
+                if best is None or reading.score > best.score:
+                    best = reading
+                _check(deadline)
     except DeadlineExceeded:
         assert best is not None  # the unscaled candidate is read before any check
         best.complete = False

@@ -58,7 +58,9 @@ def phone_reencode(src: Path, out: Path, scale: float = 0.75, fps: int = 30, bit
 def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The subject on camera (stand-in), the engine's deepfakes of one photo, a still photo, another person."""
     folder = tmp_path_factory.mktemp("evidence")
-    fake = render_talking(FACES / "obama.jpg", TIGER, folder / "fake.mp4", size=512)
+    # An id the engine could draw at random; re-encoded like a phone upload its copy once slipped past the
+    # detector's scale search (a reference built from the clip's single key frame).
+    fake = render_talking(FACES / "obama.jpg", TIGER, folder / "fake.mp4", size=512, watermark_id="aa5c5d9b")
     files = {
         "camera": camera_stand_in(FACES / "obama.jpg", TIGER, folder / "camera.mp4"),
         "deepfake": fake,

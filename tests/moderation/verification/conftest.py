@@ -91,11 +91,11 @@ def redub(video: Path, audio_path: Path, out: Path) -> Path:
     return write_video(frames, audio, out)
 
 
-def render_talking(photo: Path, audio: Path, out: Path, size: int = 256) -> Path:
+def render_talking(photo: Path, audio: Path, out: Path, size: int = 256, watermark_id: str | None = None) -> Path:
     """A talking-head video of ``photo`` speaking ``audio`` made by the engine: a deepfake, watermarked as such."""
     from gpu_worker.engine import RenderOptions, render_to_file
 
-    render_to_file(str(photo), str(audio), str(out), RenderOptions(size=size))
+    render_to_file(str(photo), str(audio), str(out), RenderOptions(size=size), watermark_id=watermark_id)
     return out
 
 
