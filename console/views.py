@@ -37,6 +37,8 @@ from console.forms import (
     ReviewerLoginForm,
     VerifyUploadForm,
 )
+from console.usage import bar_chart, usage
+from generation import selectors as generation_selectors
 from generation.models import Job, JobStatus
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
@@ -434,8 +436,6 @@ def verify(request: HttpRequest) -> HttpResponse:
 @reviewer_required
 def usage_page(request: HttpRequest) -> HttpResponse:
     """Per partner or overall: jobs per day by outcome, rejection reasons, seconds, quota use and p95 latency."""
-    from console.usage import bar_chart, usage
-
     partner = None
     if request.GET.get("partner"):
         partner = _get_or_404(selectors.partner_get, partner_id=request.GET["partner"])
@@ -445,11 +445,8 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         "partners": selectors.partner_list().order_by("name"),
         "usage": result,
         "chart": bar_chart(result),
-        "quota_pct": (
-            round(100 * result.month_seconds / partner.monthly_video_seconds)
-            if partner and partner.monthly_video_seconds
-            else None
-        ),
+        # The enforced figure, so the console never disagrees with quota checks and /v1/usage.
+        "quota": generation_selectors.usage_get(partner=partner) if partner else None,
     }
     return render(request, "console/usage.html", context)
 

@@ -162,7 +162,7 @@ class UsageApi(APIView):
 
     @extend_schema(responses=UsageOut, tags=["generations"])
     def get(self, request: Request) -> Response:
-        usage = services.usage_for(_partner(request))
+        usage = selectors.usage_get(partner=_partner(request))
         body: dict[str, Any] = {**usage.__dict__, "video_seconds_remaining": usage.video_seconds_remaining}
         return Response(UsageOut(body).data)
 
