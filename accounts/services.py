@@ -159,6 +159,26 @@ def partner_reinstate(*, partner: Partner, reviewer: User, comment: str) -> Part
     )
 
 
+PARTNER_ACTIONS = ("approve", "reject", "suspend", "reinstate")
+
+
+def partner_decide(
+    *, partner: Partner, reviewer: User, action: str, comment: str, use_cases: list[str] | None = None
+) -> Partner:
+    """Apply one lifecycle action; the API's and the console's decisions both come through here."""
+    if action == "approve":
+        return partner_approve(partner=partner, reviewer=reviewer, comment=comment, use_cases=use_cases)
+    if use_cases:
+        raise DomainError("Only an approval names use cases.", code="use_cases_not_allowed")
+    if action == "reject":
+        return partner_reject(partner=partner, reviewer=reviewer, reason=comment)
+    if action == "suspend":
+        return partner_suspend(partner=partner, reviewer=reviewer, reason=comment)
+    if action == "reinstate":
+        return partner_reinstate(partner=partner, reviewer=reviewer, comment=comment)
+    raise DomainError(f"Actions are {', '.join(PARTNER_ACTIONS)}.", code="invalid_action", details=action)
+
+
 LIMIT_FIELDS = ("rate_limit_per_minute", "max_concurrent_jobs", "monthly_video_seconds", "max_audio_seconds")
 
 

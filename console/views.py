@@ -155,14 +155,6 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-_PARTNER_ACTIONS: dict[str, Callable[..., Partner]] = {
-    "approve": lambda p, r, c: services.partner_approve(partner=p, reviewer=r, comment=c),
-    "reject": lambda p, r, c: services.partner_reject(partner=p, reviewer=r, reason=c),
-    "suspend": lambda p, r, c: services.partner_suspend(partner=p, reviewer=r, reason=c),
-    "reinstate": lambda p, r, c: services.partner_reinstate(partner=p, reviewer=r, comment=c),
-}
-
-
 def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
     try:
         return getter(**kwargs)
@@ -195,7 +187,13 @@ def partner_detail(request: HttpRequest, partner_id: str) -> HttpResponse:
         if action_form.is_valid():
             action = action_form.cleaned_data["action"]
             try:
-                _PARTNER_ACTIONS[action](partner, request.user, action_form.cleaned_data["comment"])
+                services.partner_decide(
+                    partner=partner,
+                    reviewer=request.user,
+                    action=action,
+                    comment=action_form.cleaned_data["comment"],
+                    use_cases=action_form.cleaned_data["use_cases"] or None,
+                )
             except DomainError as exc:
                 _refusal(request, exc)
             else:
@@ -386,8 +384,7 @@ def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
 @require_POST
 def audit_verify_chain(request: HttpRequest) -> HttpResponse:
     """Walk the hash chain now and show the result."""
-    report = audit.verify_chain()
-    audit.record("audit.chain_verified", payload=report.as_dict())
+    report = audit.verify_chain_recorded()
     return render(request, "console/chain.html", {"report": report})
 
 
