@@ -128,21 +128,13 @@ class ApiKeyListApi(APIView):
     @extend_schema(request=ApiKeyCreateIn, responses={201: ApiKeyCreatedOut}, tags=["keys"])
     def post(self, request: Request) -> Response:
         data = _valid(ApiKeyCreateIn, request.data)
-        # A key can only hand out scopes it holds itself, so a narrow key cannot mint a broader one.
-        missing = sorted(set(data["scopes"]) - set(request.auth.scopes))
-        if missing:
-            raise services.DomainError(
-                "A key cannot grant scopes it does not hold.",
-                code="scope_escalation",
-                details=missing,
-                status=403,
-            )
         key, plaintext = services.api_key_create(
             partner=_partner(request),
             name=data["name"],
             scopes=data["scopes"],
             expires_at=data["expires_at"],
             created_by=f"key:{request.auth.id}",
+            granted_by=request.auth,
         )
         return Response(ApiKeyCreatedOut({**ApiKeyOut(key).data, "key": plaintext}).data, status=201)
 

@@ -260,10 +260,19 @@ def api_key_create(
     scopes: list[str],
     expires_at: datetime | None = None,
     created_by: str = "",
+    granted_by: ApiKey | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its plaintext ``prefix.secret`` (shown once, never stored)."""
+    """Create a key and return it with its plaintext ``prefix.secret`` (shown once, never stored).
+
+    ``granted_by`` is the key asking for it: a key can only hand out scopes it holds itself, so a narrow key
+    cannot mint a broader one.
+    """
     if (partner is None) == (user is None):
         raise ValueError("a key belongs to exactly one partner or one user")
+    if granted_by is not None:
+        missing = sorted(set(scopes) - set(granted_by.scopes))
+        if missing:
+            raise Forbidden("A key cannot grant scopes it does not hold.", code="scope_escalation", details=missing)
     allowed = set(PARTNER_SCOPES) if partner is not None else {Scope.REVIEW}
     unknown = sorted(set(scopes) - allowed)
     if unknown or not scopes:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
-import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -25,7 +25,7 @@ from accounts import audit, logins, selectors, services
 from accounts.errors import DomainError, NotFound
 from accounts.export import export_response
 from accounts.middleware import client_ip
-from accounts.models import Partner, PartnerStatus
+from accounts.models import PartnerStatus
 from console.forms import (
     AuditFilterForm,
     ConsentDecisionForm,
@@ -42,7 +42,7 @@ from generation import selectors as generation_selectors
 from generation.models import Job, JobStatus
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
-from moderation.models import Consent, ConsentStatus, ProtectedPerson, ProtectedPersonPhoto
+from moderation.models import Consent, ConsentStatus
 from provenance.services import verify_upload
 
 View = Callable[..., HttpResponse]
@@ -201,7 +201,7 @@ def partner_detail(request: HttpRequest, partner_id: str) -> HttpResponse:
             return redirect("console:partner", partner_id=partner.id)
         status = 400
     elif request.method == "POST":
-        limits_form = PartnerLimitsForm(request.POST, instance=Partner.objects.get(id=partner.id))
+        limits_form = PartnerLimitsForm(request.POST, instance=selectors.partner_get(partner_id=partner.id))
         if limits_form.is_valid():
             # Compared with the stored partner, so the audit entry names only what this reviewer changed.
             changed = {
@@ -280,26 +280,11 @@ def _stream(name: str, fallback_type: str) -> FileResponse:
     return response
 
 
-def _find_job(job_id: str) -> Job | None:
-    try:
-        parsed = uuid.UUID(job_id)
-    except ValueError:
-        return None
-    return Job.objects.select_related("partner", "consent__subject").filter(id=parsed).first()
-
-
-def _job(job_id: str) -> Job:
-    job = _find_job(job_id)
-    if job is None:
-        raise Http404("No such job.")
-    return job
-
-
 @reviewer_required
 @require_http_methods(["GET", "POST"])
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """A job: its inputs, the screening report and, when in review, a decision."""
-    job = _job(job_id)
+    job: Job = _get_or_404(generation_selectors.job_for_review, job_id=job_id)
     form = DecisionForm()
     status = 200
     if request.method == "POST":
@@ -319,7 +304,8 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     protected = report.get("protected") or {}
     protected_person = None
     if protected.get("closest_person_id"):
-        protected_person = ProtectedPerson.objects.filter(id=protected["closest_person_id"]).first()
+        with contextlib.suppress(NotFound):  # a person removed since screening shows as unnamed
+            protected_person = moderation_selectors.protected_person_get(person_id=protected["closest_person_id"])
     context = {
         "job": job,
         "report": report,
@@ -336,7 +322,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 @reviewer_required
 def job_input(request: HttpRequest, job_id: str, which: str) -> FileResponse:
     """A job's photo or audio, streamed only to reviewers."""
-    job = _job(job_id)
+    job: Job = _get_or_404(generation_selectors.job_for_review, job_id=job_id)
     if which == "photo":
         return _stream(job.photo, "image/png")
     if which == "audio":
@@ -395,7 +381,8 @@ def job_trail(request: HttpRequest) -> HttpResponse:
     job = None
     entries: list[Any] = []
     if job_id:
-        job = _find_job(job_id)
+        with contextlib.suppress(NotFound):
+            job = generation_selectors.job_for_review(job_id=job_id)
         if job is not None:
             filters = {"target_type": "generation.job", "target_id": str(job.id)}
             entries = list(reversed(selectors.audit_search(filters)))
@@ -475,7 +462,7 @@ def protected_persons(request: HttpRequest) -> HttpResponse:
                 return redirect("console:protected")
         else:
             status = 400
-    people = ProtectedPerson.objects.filter(active=True).prefetch_related("photos").order_by("name")
+    people = moderation_selectors.protected_person_list()
     return render(request, "console/protected.html", {"form": form, "people": people}, status=status)
 
 
@@ -491,7 +478,5 @@ def protected_person_remove(request: HttpRequest, person_id: str) -> HttpRespons
 @reviewer_required
 def protected_photo(request: HttpRequest, photo_id: int) -> FileResponse:
     """A protected person's photo, streamed only to reviewers."""
-    photo = ProtectedPersonPhoto.objects.filter(id=photo_id).first()
-    if photo is None:
-        raise Http404("No such photo.")
+    photo = _get_or_404(moderation_selectors.protected_photo_get, photo_id=photo_id)
     return _stream(photo.photo, "image/png")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,18 @@ def job_get(*, partner: Partner, job_id: object) -> Job:
     job = Job.objects.filter(partner=partner, id=job_id).first()
     if job is None:
         raise NotFound("No such generation.", code="job_not_found")
+    return job
+
+
+def job_for_review(*, job_id: object) -> Job:
+    """Any partner's job, for reviewers, with its partner and consent subject; NotFound for a malformed id too."""
+    try:
+        parsed = uuid.UUID(str(job_id))
+    except ValueError:
+        raise NotFound("No such job.", code="job_not_found") from None
+    job = Job.objects.select_related("partner", "consent__subject").filter(id=parsed).first()
+    if job is None:
+        raise NotFound("No such job.", code="job_not_found")
     return job
 
 
