@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -28,10 +27,9 @@ class QuotaExceeded(DomainError):
 
 def new_watermark_id() -> str:
     """A random id the render embeds; it names the job and reveals nothing about it (unique among jobs)."""
-    try:
-        from provenance.watermark import new_watermark_id as provenance_id
-    except ImportError:  # the provenance library lands with its own issue
-        return secrets.token_hex(8)
+    # Imported here: the watermark package loads torch, which web processes otherwise import only on verification.
+    from provenance.watermark import new_watermark_id as provenance_id
+
     # The payload is 32 bits, so ids can collide once there are tens of thousands of jobs: draw again.
     for _ in range(20):
         candidate = provenance_id()
