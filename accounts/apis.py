@@ -128,21 +128,13 @@ class ApiKeyListApi(APIView):
     @extend_schema(request=ApiKeyCreateIn, responses={201: ApiKeyCreatedOut}, tags=["keys"])
     def post(self, request: Request) -> Response:
         data = _valid(ApiKeyCreateIn, request.data)
-        # A key can only hand out scopes it holds itself, so a narrow key cannot mint a broader one.
-        missing = sorted(set(data["scopes"]) - set(request.auth.scopes))
-        if missing:
-            raise services.DomainError(
-                "A key cannot grant scopes it does not hold.",
-                code="scope_escalation",
-                details=missing,
-                status=403,
-            )
         key, plaintext = services.api_key_create(
             partner=_partner(request),
             name=data["name"],
             scopes=data["scopes"],
             expires_at=data["expires_at"],
             created_by=f"key:{request.auth.id}",
+            granted_by=request.auth,
         )
         return Response(ApiKeyCreatedOut({**ApiKeyOut(key).data, "key": plaintext}).data, status=201)
 
@@ -199,42 +191,67 @@ class ReviewPartnerDetailApi(APIView):
         return Response(PartnerReviewOut(selectors.partner_get(partner_id=partner_id)).data)
 
 
-# Each lifecycle action: its input, and how it calls the service with the validated data.
-_PARTNER_ACTIONS: dict[str, tuple[type[serializers.Serializer], Any]] = {
-    "approve": (ApproveIn, lambda partner, reviewer, data: services.partner_approve(
-        partner=partner, reviewer=reviewer, comment=data["comment"], use_cases=data.get("use_cases"))),
-    "reject": (DecisionIn, lambda partner, reviewer, data: services.partner_reject(
-        partner=partner, reviewer=reviewer, reason=data["reason"])),
-    "suspend": (DecisionIn, lambda partner, reviewer, data: services.partner_suspend(
-        partner=partner, reviewer=reviewer, reason=data["reason"])),
-    "reinstate": (ReinstateIn, lambda partner, reviewer, data: services.partner_reinstate(
-        partner=partner, reviewer=reviewer, comment=data["comment"])),
-}  # fmt: skip
+def _partner_decide(request: Request, partner_id: str, action: str, comment: str, **extra: Any) -> Response:
+    partner = services.partner_decide(
+        partner=selectors.partner_get(partner_id=partner_id),
+        reviewer=request.user,
+        action=action,
+        comment=comment,
+        **extra,
+    )
+    return Response(PartnerReviewOut(partner).data)
 
 
-def _partner_action_view(action: str) -> type[APIView]:
-    """A reviewer endpoint for one lifecycle action (approve, reject, suspend, reinstate)."""
-    serializer_class, apply = _PARTNER_ACTIONS[action]
+class ReviewPartnerApproveApi(APIView):
+    """Approve an application (reviewers only); the approved use cases default to the declared one."""
 
-    class PartnerActionApi(APIView):
-        permission_classes = [IsReviewer]
+    permission_classes = [IsReviewer]
 
-        @extend_schema(request=serializer_class, responses=PartnerReviewOut, tags=["review"],
-                       operation_id=f"review_partner_{action}")  # fmt: skip
-        def post(self, request: Request, partner_id: str) -> Response:
-            data = _valid(serializer_class, request.data)
-            partner = apply(selectors.partner_get(partner_id=partner_id), request.user, data)
-            return Response(PartnerReviewOut(partner).data)
-
-    PartnerActionApi.__name__ = PartnerActionApi.__qualname__ = f"ReviewPartner{action.title()}Api"
-    PartnerActionApi.__doc__ = f"{action.title()} a partner (reviewers only)."
-    return PartnerActionApi
+    @extend_schema(
+        request=ApproveIn, responses=PartnerReviewOut, tags=["review"], operation_id="review_partner_approve"
+    )
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(ApproveIn, request.data)
+        return _partner_decide(request, partner_id, "approve", data["comment"], use_cases=data.get("use_cases"))
 
 
-ReviewPartnerApproveApi = _partner_action_view("approve")
-ReviewPartnerRejectApi = _partner_action_view("reject")
-ReviewPartnerSuspendApi = _partner_action_view("suspend")
-ReviewPartnerReinstateApi = _partner_action_view("reinstate")
+class ReviewPartnerRejectApi(APIView):
+    """Reject an application (reviewers only)."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        request=DecisionIn, responses=PartnerReviewOut, tags=["review"], operation_id="review_partner_reject"
+    )
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(DecisionIn, request.data)
+        return _partner_decide(request, partner_id, "reject", data["reason"])
+
+
+class ReviewPartnerSuspendApi(APIView):
+    """Suspend an approved partner (reviewers only); its keys stop at once."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        request=DecisionIn, responses=PartnerReviewOut, tags=["review"], operation_id="review_partner_suspend"
+    )
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(DecisionIn, request.data)
+        return _partner_decide(request, partner_id, "suspend", data["reason"])
+
+
+class ReviewPartnerReinstateApi(APIView):
+    """Lift a partner's suspension (reviewers only)."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        request=ReinstateIn, responses=PartnerReviewOut, tags=["review"], operation_id="review_partner_reinstate"
+    )
+    def post(self, request: Request, partner_id: str) -> Response:
+        data = _valid(ReinstateIn, request.data)
+        return _partner_decide(request, partner_id, "reinstate", data["comment"])
 
 
 class ReviewPartnerLimitsApi(APIView):
@@ -320,6 +337,5 @@ class AuditVerifyApi(APIView):
 
     @extend_schema(request=None, responses=ChainReportOut, tags=["audit"])
     def post(self, request: Request) -> Response:
-        report = audit.verify_chain()
-        audit.record("audit.chain_verified", payload=report.as_dict())
+        report = audit.verify_chain_recorded()
         return Response(ChainReportOut(report.as_dict()).data)

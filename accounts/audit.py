@@ -314,3 +314,10 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
         expected_prev = entry.entry_hash
         checked += 1
     return ChainReport(True, checked, head_hash=expected_prev)
+
+
+def verify_chain_recorded(*, actor: str | None = None) -> ChainReport:
+    """Walk the chain and record the outcome (``audit.chain_verified``): what the API, console and beat task do."""
+    report = verify_chain()
+    record("audit.chain_verified", actor=actor, payload=report.as_dict())
+    return report

@@ -159,6 +159,26 @@ def partner_reinstate(*, partner: Partner, reviewer: User, comment: str) -> Part
     )
 
 
+PARTNER_ACTIONS = ("approve", "reject", "suspend", "reinstate")
+
+
+def partner_decide(
+    *, partner: Partner, reviewer: User, action: str, comment: str, use_cases: list[str] | None = None
+) -> Partner:
+    """Apply one lifecycle action; the API's and the console's decisions both come through here."""
+    if action == "approve":
+        return partner_approve(partner=partner, reviewer=reviewer, comment=comment, use_cases=use_cases)
+    if use_cases:
+        raise DomainError("Only an approval names use cases.", code="use_cases_not_allowed")
+    if action == "reject":
+        return partner_reject(partner=partner, reviewer=reviewer, reason=comment)
+    if action == "suspend":
+        return partner_suspend(partner=partner, reviewer=reviewer, reason=comment)
+    if action == "reinstate":
+        return partner_reinstate(partner=partner, reviewer=reviewer, comment=comment)
+    raise DomainError(f"Actions are {', '.join(PARTNER_ACTIONS)}.", code="invalid_action", details=action)
+
+
 LIMIT_FIELDS = ("rate_limit_per_minute", "max_concurrent_jobs", "monthly_video_seconds", "max_audio_seconds")
 
 
@@ -240,10 +260,19 @@ def api_key_create(
     scopes: list[str],
     expires_at: datetime | None = None,
     created_by: str = "",
+    granted_by: ApiKey | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its plaintext ``prefix.secret`` (shown once, never stored)."""
+    """Create a key and return it with its plaintext ``prefix.secret`` (shown once, never stored).
+
+    ``granted_by`` is the key asking for it: a key can only hand out scopes it holds itself, so a narrow key
+    cannot mint a broader one.
+    """
     if (partner is None) == (user is None):
         raise ValueError("a key belongs to exactly one partner or one user")
+    if granted_by is not None:
+        missing = sorted(set(scopes) - set(granted_by.scopes))
+        if missing:
+            raise Forbidden("A key cannot grant scopes it does not hold.", code="scope_escalation", details=missing)
     allowed = set(PARTNER_SCOPES) if partner is not None else {Scope.REVIEW}
     unknown = sorted(set(scopes) - allowed)
     if unknown or not scopes:

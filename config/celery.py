@@ -47,6 +47,7 @@ app.conf.update(
         "webhooks-due": {"task": "generation.tasks.deliver_due_webhooks", "schedule": 10.0},
         "jobs-sweep": {"task": "generation.tasks.sweep_stuck_jobs", "schedule": 60.0},
         "inputs-retention": {"task": "generation.tasks.purge_expired_inputs", "schedule": 3600.0},
+        "idempotency-sweep": {"task": "generation.tasks.sweep_idempotency_records", "schedule": 3600.0},
         "consents-expire": {"task": "moderation.tasks.expire_consents", "schedule": 600.0},
         "verify-uploads-purge": {"task": "provenance.tasks.purge_stale_verify_uploads", "schedule": 3600.0},
     },

@@ -231,6 +231,7 @@ TALKGATE_MIN_AUDIO_SECONDS = 0.5
 TALKGATE_VIDEO_URL_TTL_S = env_int("TALKGATE_VIDEO_URL_TTL_S", 300, minimum=10, maximum=86_400)
 # Inputs (photos, audio) of finished jobs are deleted after this many days; outputs stay for verification.
 TALKGATE_INPUT_RETENTION_DAYS = env_int("TALKGATE_INPUT_RETENTION_DAYS", 30, minimum=0)
+# An Idempotency-Key record (and the key it holds, even one stuck "in progress") lives this long; beat sweeps it.
 TALKGATE_IDEMPOTENCY_TTL_HOURS = env_int("TALKGATE_IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 # A job that sits in a working state longer than this is re-enqueued by the sweep, at most N times.
 TALKGATE_STUCK_AFTER_S = env_int("TALKGATE_STUCK_AFTER_S", 45 * 60, minimum=10)

@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts.models import Partner
+from accounts.models import Partner, UseCase
+from accounts.services import PARTNER_ACTIONS
 
 
 class ReviewerLoginForm(AuthenticationForm):
@@ -49,10 +50,13 @@ class ConsentPolicyForm(forms.Form):
 
 
 class PartnerActionForm(forms.Form):
-    action = forms.ChoiceField(
-        choices=[(a, a.title()) for a in ("approve", "reject", "suspend", "reinstate")],
-    )
+    """A lifecycle action with its reason; an approval may narrow or widen the use cases (default: declared)."""
+
+    action = forms.ChoiceField(choices=[(a, a.title()) for a in PARTNER_ACTIONS])
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, strip=True)
+    use_cases = forms.MultipleChoiceField(
+        choices=UseCase.choices, required=False, widget=forms.CheckboxSelectMultiple, label="Approved use cases"
+    )
 
 
 class PartnerLimitsForm(forms.ModelForm):

@@ -1,4 +1,8 @@
-"""Usage figures for the console, computed from job rows over a bounded window (read-only)."""
+"""Usage figures for the console, computed from job rows over a bounded window (read-only).
+
+Quota use this month is not computed here: the console shows ``generation.selectors.usage_get``, the figure
+quotas are enforced with and ``/v1/usage`` reports.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,6 @@ class Usage:
     seconds_generated: float
     p95_latency_s: float | None
     totals: Counter[str] = field(default_factory=Counter)
-    month_seconds: float = 0.0
 
 
 def usage(*, partner_id: object | None, days: int = 30, now: datetime | None = None) -> Usage:
@@ -56,7 +59,6 @@ def usage(*, partner_id: object | None, days: int = 30, now: datetime | None = N
     reasons: Counter[str] = Counter()
     totals: Counter[str] = Counter()
     seconds = 0.0
-    month_seconds = 0.0
     latencies: list[float] = []
     fields = ("status", "reason_codes", "created_at", "finished_at", "output_meta", "audio_duration_s")
     for status, codes, created, finished, meta, audio_s in jobs.values_list(*fields).iterator():
@@ -66,10 +68,7 @@ def usage(*, partner_id: object | None, days: int = 30, now: datetime | None = N
         if outcome == "rejected":
             reasons.update(codes or ["unspecified"])
         if outcome == "succeeded":
-            generated = float((meta or {}).get("duration_s", audio_s) or 0)
-            seconds += generated
-            if created.year == now.year and created.month == now.month:
-                month_seconds += generated
+            seconds += float((meta or {}).get("duration_s", audio_s) or 0)
             if finished:
                 latencies.append((finished - created).total_seconds())
     return Usage(
@@ -79,7 +78,6 @@ def usage(*, partner_id: object | None, days: int = 30, now: datetime | None = N
         seconds_generated=seconds,
         p95_latency_s=percentile(latencies, 95),
         totals=totals,
-        month_seconds=month_seconds,
     )
 
 

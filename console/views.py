@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
-import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -25,7 +25,7 @@ from accounts import audit, logins, selectors, services
 from accounts.errors import DomainError, NotFound
 from accounts.export import export_response
 from accounts.middleware import client_ip
-from accounts.models import Partner, PartnerStatus
+from accounts.models import PartnerStatus
 from console.forms import (
     AuditFilterForm,
     ConsentDecisionForm,
@@ -37,10 +37,12 @@ from console.forms import (
     ReviewerLoginForm,
     VerifyUploadForm,
 )
+from console.usage import bar_chart, usage
+from generation import selectors as generation_selectors
 from generation.models import Job, JobStatus
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
-from moderation.models import Consent, ConsentStatus, ProtectedPerson, ProtectedPersonPhoto
+from moderation.models import Consent, ConsentStatus
 from provenance.services import verify_upload
 
 View = Callable[..., HttpResponse]
@@ -153,14 +155,6 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-_PARTNER_ACTIONS: dict[str, Callable[..., Partner]] = {
-    "approve": lambda p, r, c: services.partner_approve(partner=p, reviewer=r, comment=c),
-    "reject": lambda p, r, c: services.partner_reject(partner=p, reviewer=r, reason=c),
-    "suspend": lambda p, r, c: services.partner_suspend(partner=p, reviewer=r, reason=c),
-    "reinstate": lambda p, r, c: services.partner_reinstate(partner=p, reviewer=r, comment=c),
-}
-
-
 def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
     try:
         return getter(**kwargs)
@@ -193,7 +187,13 @@ def partner_detail(request: HttpRequest, partner_id: str) -> HttpResponse:
         if action_form.is_valid():
             action = action_form.cleaned_data["action"]
             try:
-                _PARTNER_ACTIONS[action](partner, request.user, action_form.cleaned_data["comment"])
+                services.partner_decide(
+                    partner=partner,
+                    reviewer=request.user,
+                    action=action,
+                    comment=action_form.cleaned_data["comment"],
+                    use_cases=action_form.cleaned_data["use_cases"] or None,
+                )
             except DomainError as exc:
                 _refusal(request, exc)
             else:
@@ -201,7 +201,7 @@ def partner_detail(request: HttpRequest, partner_id: str) -> HttpResponse:
             return redirect("console:partner", partner_id=partner.id)
         status = 400
     elif request.method == "POST":
-        limits_form = PartnerLimitsForm(request.POST, instance=Partner.objects.get(id=partner.id))
+        limits_form = PartnerLimitsForm(request.POST, instance=selectors.partner_get(partner_id=partner.id))
         if limits_form.is_valid():
             # Compared with the stored partner, so the audit entry names only what this reviewer changed.
             changed = {
@@ -280,26 +280,11 @@ def _stream(name: str, fallback_type: str) -> FileResponse:
     return response
 
 
-def _find_job(job_id: str) -> Job | None:
-    try:
-        parsed = uuid.UUID(job_id)
-    except ValueError:
-        return None
-    return Job.objects.select_related("partner", "consent__subject").filter(id=parsed).first()
-
-
-def _job(job_id: str) -> Job:
-    job = _find_job(job_id)
-    if job is None:
-        raise Http404("No such job.")
-    return job
-
-
 @reviewer_required
 @require_http_methods(["GET", "POST"])
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """A job: its inputs, the screening report and, when in review, a decision."""
-    job = _job(job_id)
+    job: Job = _get_or_404(generation_selectors.job_for_review, job_id=job_id)
     form = DecisionForm()
     status = 200
     if request.method == "POST":
@@ -319,7 +304,8 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     protected = report.get("protected") or {}
     protected_person = None
     if protected.get("closest_person_id"):
-        protected_person = ProtectedPerson.objects.filter(id=protected["closest_person_id"]).first()
+        with contextlib.suppress(NotFound):  # a person removed since screening shows as unnamed
+            protected_person = moderation_selectors.protected_person_get(person_id=protected["closest_person_id"])
     context = {
         "job": job,
         "report": report,
@@ -336,7 +322,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 @reviewer_required
 def job_input(request: HttpRequest, job_id: str, which: str) -> FileResponse:
     """A job's photo or audio, streamed only to reviewers."""
-    job = _job(job_id)
+    job: Job = _get_or_404(generation_selectors.job_for_review, job_id=job_id)
     if which == "photo":
         return _stream(job.photo, "image/png")
     if which == "audio":
@@ -384,8 +370,7 @@ def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
 @require_POST
 def audit_verify_chain(request: HttpRequest) -> HttpResponse:
     """Walk the hash chain now and show the result."""
-    report = audit.verify_chain()
-    audit.record("audit.chain_verified", payload=report.as_dict())
+    report = audit.verify_chain_recorded()
     return render(request, "console/chain.html", {"report": report})
 
 
@@ -396,7 +381,8 @@ def job_trail(request: HttpRequest) -> HttpResponse:
     job = None
     entries: list[Any] = []
     if job_id:
-        job = _find_job(job_id)
+        with contextlib.suppress(NotFound):
+            job = generation_selectors.job_for_review(job_id=job_id)
         if job is not None:
             filters = {"target_type": "generation.job", "target_id": str(job.id)}
             entries = list(reversed(selectors.audit_search(filters)))
@@ -434,8 +420,6 @@ def verify(request: HttpRequest) -> HttpResponse:
 @reviewer_required
 def usage_page(request: HttpRequest) -> HttpResponse:
     """Per partner or overall: jobs per day by outcome, rejection reasons, seconds, quota use and p95 latency."""
-    from console.usage import bar_chart, usage
-
     partner = None
     if request.GET.get("partner"):
         partner = _get_or_404(selectors.partner_get, partner_id=request.GET["partner"])
@@ -445,11 +429,8 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         "partners": selectors.partner_list().order_by("name"),
         "usage": result,
         "chart": bar_chart(result),
-        "quota_pct": (
-            round(100 * result.month_seconds / partner.monthly_video_seconds)
-            if partner and partner.monthly_video_seconds
-            else None
-        ),
+        # The enforced figure, so the console never disagrees with quota checks and /v1/usage.
+        "quota": generation_selectors.usage_get(partner=partner) if partner else None,
     }
     return render(request, "console/usage.html", context)
 
@@ -481,7 +462,7 @@ def protected_persons(request: HttpRequest) -> HttpResponse:
                 return redirect("console:protected")
         else:
             status = 400
-    people = ProtectedPerson.objects.filter(active=True).prefetch_related("photos").order_by("name")
+    people = moderation_selectors.protected_person_list()
     return render(request, "console/protected.html", {"form": form, "people": people}, status=status)
 
 
@@ -497,7 +478,5 @@ def protected_person_remove(request: HttpRequest, person_id: str) -> HttpRespons
 @reviewer_required
 def protected_photo(request: HttpRequest, photo_id: int) -> FileResponse:
     """A protected person's photo, streamed only to reviewers."""
-    photo = ProtectedPersonPhoto.objects.filter(id=photo_id).first()
-    if photo is None:
-        raise Http404("No such photo.")
+    photo = _get_or_404(moderation_selectors.protected_photo_get, photo_id=photo_id)
     return _stream(photo.photo, "image/png")

@@ -20,7 +20,6 @@ from accounts.models import Scope
 from accounts.pagination import Cursor
 from accounts.parsers import JSONParser  # bounded depth, objects only
 from accounts.permissions import PartnerScope
-from accounts.serializers import RevokeIn
 from generation import downloads, idempotency, selectors, services, webhooks
 from generation.serializers import (
     DeliveryOut,
@@ -162,7 +161,7 @@ class UsageApi(APIView):
 
     @extend_schema(responses=UsageOut, tags=["generations"])
     def get(self, request: Request) -> Response:
-        usage = services.usage_for(_partner(request))
+        usage = selectors.usage_get(partner=_partner(request))
         body: dict[str, Any] = {**usage.__dict__, "video_seconds_remaining": usage.video_seconds_remaining}
         return Response(UsageOut(body).data)
 
@@ -201,10 +200,12 @@ class WebhookDetailApi(APIView):
 
 
 class WebhookRotateApi(APIView):
+    """Give the endpoint a new signing secret, shown once in the response (no request body)."""
+
     permission_classes = [PartnerScope]
     required_scope = Scope.WEBHOOKS
 
-    @extend_schema(request=RevokeIn, responses=WebhookCreatedOut, tags=["webhooks"])
+    @extend_schema(request=None, responses=WebhookCreatedOut, tags=["webhooks"])
     def post(self, request: Request, endpoint_id: str) -> Response:
         endpoint = selectors.webhook_get(partner=_partner(request), endpoint_id=endpoint_id)
         secret = webhooks.endpoint_rotate_secret(endpoint=endpoint)

@@ -1,17 +1,24 @@
-"""``Idempotency-Key`` for POSTs that create work: replay the first answer, 422 on a changed body, 409 while busy."""
+"""``Idempotency-Key`` for POSTs that create work: replay the first answer, 422 on a changed body, 409 while busy.
+
+A record lives ``TALKGATE_IDEMPOTENCY_TTL_HOURS``: past that its key is free again (so a request that crashed while
+"in progress" stops blocking retries), and ``idempotency_record_sweep`` deletes it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.errors import Conflict, DomainError
+from accounts.errors import Conflict, DomainError, error_body
 from accounts.models import Partner
 from generation.models import IdempotencyRecord
 
@@ -48,20 +55,18 @@ def run_idempotent(request: Request, partner: Partner, handler: Callable[[], Res
     if not key or len(key) > 255 or not key.isprintable():
         raise DomainError("Idempotency-Key must be 1-255 printable characters.", code="idempotency_key_invalid")
     fingerprint = request_fingerprint(request)
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(partner=partner, key=key, request_hash=fingerprint)
-    except IntegrityError:
-        existing = IdempotencyRecord.objects.get(partner=partner, key=key)
+    record, existing = _claim(partner=partner, key=key, fingerprint=fingerprint)
+    if existing is not None:
         if existing.request_hash != fingerprint:
             raise DomainError(
                 "This Idempotency-Key was used with a different request.", code="idempotency_key_reused", status=422
-            ) from None
+            )
         if not existing.completed:
             raise Conflict("A request with this Idempotency-Key is still being processed.",
-                           code="idempotency_in_progress") from None  # fmt: skip
+                           code="idempotency_in_progress")  # fmt: skip
         return Response(existing.response_body, status=existing.response_status,
                         headers={"Idempotent-Replayed": "true"})  # fmt: skip
+    assert record is not None
     try:
         response = handler()
     except DomainError as exc:
@@ -69,8 +74,6 @@ def run_idempotent(request: Request, partner: Partner, handler: Callable[[], Res
             record.delete()
             raise
         # A refused request is an answer too: the same retry gets the same refusal.
-        from accounts.errors import error_body
-
         _complete(record, exc.status, error_body(exc.code, exc.message, exc.details))
         raise
     except Exception:
@@ -79,6 +82,36 @@ def run_idempotent(request: Request, partner: Partner, handler: Callable[[], Res
         raise
     _complete(record, response.status_code, response.data)
     return response
+
+
+def expiry_cutoff(now: datetime | None = None) -> datetime:
+    """Records created before this instant are past their lifetime."""
+    return (now or timezone.now()) - timedelta(hours=settings.TALKGATE_IDEMPOTENCY_TTL_HOURS)
+
+
+def _claim(
+    *, partner: Partner, key: str, fingerprint: str
+) -> tuple[IdempotencyRecord, None] | tuple[None, IdempotencyRecord]:
+    """Create the record for this key, or return the live one that holds it; an expired one is replaced."""
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(partner=partner, key=key, request_hash=fingerprint), None
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(partner=partner, key=key).first()
+            if existing is not None and existing.created_at >= expiry_cutoff():
+                return None, existing
+            if existing is not None:
+                # Past its lifetime the key is free again; the guard keeps a concurrent fresh claim.
+                IdempotencyRecord.objects.filter(id=existing.id, created_at__lt=expiry_cutoff()).delete()
+    # Only reached when concurrent retries keep taking the key between our attempts.
+    raise Conflict("A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress")
+
+
+def idempotency_record_sweep(*, now: datetime | None = None) -> int:
+    """Delete records past their lifetime (finished or not); returns how many went."""
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=expiry_cutoff(now)).delete()
+    return deleted
 
 
 def _complete(record: IdempotencyRecord, status: int, body: Any) -> None:

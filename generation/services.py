@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts import audit
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Partner
-from generation import enqueue, inputs, storage, webhooks
+from generation import enqueue, inputs, selectors, storage, webhooks
 from generation.models import ACTIVE_STATUSES, FINAL_STATUSES, Job, JobStatus, Upload
 from moderation.models import Consent
 
@@ -30,10 +27,9 @@ class QuotaExceeded(DomainError):
 
 def new_watermark_id() -> str:
     """A random id the render embeds; it names the job and reveals nothing about it (unique among jobs)."""
-    try:
-        from provenance.watermark import new_watermark_id as provenance_id
-    except ImportError:  # the provenance library lands with its own issue
-        return secrets.token_hex(8)
+    # Imported here: the watermark package loads torch, which web processes otherwise import only on verification.
+    from provenance.watermark import new_watermark_id as provenance_id
+
     # The payload is 32 bits, so ids can collide once there are tens of thousands of jobs: draw again.
     for _ in range(20):
         candidate = provenance_id()
@@ -42,55 +38,11 @@ def new_watermark_id() -> str:
     raise DomainError("Could not allocate a watermark id; try again.", code="watermark_space_exhausted", status=503)
 
 
-# --- Usage and quotas ------------------------------------------------------------------------------------------
-
-
-def month_start(now: datetime | None = None) -> datetime:
-    now = now or timezone.now()
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _billable(qs: Any) -> Any:
-    # Rejected jobs and jobs stopped before rendering started cost nothing; everything else counts.
-    return qs.exclude(status=JobStatus.REJECTED).exclude(
-        Q(status__in=[JobStatus.FAILED, JobStatus.CANCELLED]) & Q(started_at__isnull=True)
-    )
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What a partner has used this month and how much is left."""
-
-    month_start: datetime
-    video_seconds_used: float
-    video_seconds_limit: int
-    concurrent_jobs_active: int
-    concurrent_jobs_limit: int
-    max_audio_seconds: int
-
-    @property
-    def video_seconds_remaining(self) -> float:
-        return max(0.0, self.video_seconds_limit - self.video_seconds_used)
-
-
-def usage_for(partner: Partner) -> Usage:
-    start = month_start()
-    used = _billable(Job.objects.filter(partner=partner, created_at__gte=start)).aggregate(s=Sum("audio_duration_s"))[
-        "s"
-    ]
-    active = Job.objects.filter(partner=partner, status__in=ACTIVE_STATUSES).count()
-    return Usage(
-        month_start=start,
-        video_seconds_used=round(used or 0.0, 3),
-        video_seconds_limit=partner.monthly_video_seconds,
-        concurrent_jobs_active=active,
-        concurrent_jobs_limit=partner.max_concurrent_jobs,
-        max_audio_seconds=partner.max_audio_seconds,
-    )
+# --- Quotas ------------------------------------------------------------------------------------------------
 
 
 def _check_quotas(partner: Partner, duration_s: float) -> None:
-    usage = usage_for(partner)
+    usage = selectors.usage_get(partner=partner)
     if usage.concurrent_jobs_active >= usage.concurrent_jobs_limit:
         raise QuotaExceeded(
             f"{usage.concurrent_jobs_active} jobs are in progress; the limit is {usage.concurrent_jobs_limit}.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from generation import pipeline, services, webhooks
+from generation import idempotency, pipeline, services, webhooks
 
 
 @shared_task(name="generation.tasks.screen_job")
@@ -41,3 +41,9 @@ def sweep_stuck_jobs() -> dict[str, int]:
 def purge_expired_inputs() -> int:
     """Delete inputs past the retention period (beat)."""
     return services.purge_expired_inputs()
+
+
+@shared_task(name="generation.tasks.sweep_idempotency_records")
+def sweep_idempotency_records() -> int:
+    """Delete Idempotency-Key records past their lifetime (beat)."""
+    return idempotency.idempotency_record_sweep()

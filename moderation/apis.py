@@ -21,7 +21,7 @@ from accounts.parsers import JSONParser  # bounded depth, objects only
 from accounts.permissions import IsReviewer, PartnerScope
 from accounts.throttling import address_throttle_wait
 from moderation import selectors, services
-from moderation.models import BlockedPhrase, ConsentStatus, ProtectedPerson
+from moderation.models import ConsentStatus
 from moderation.serializers import (
     BlockedPhraseIn,
     BlockedPhraseOut,
@@ -253,8 +253,7 @@ class ProtectedPersonListApi(APIView):
 
     @extend_schema(responses=ProtectedPersonOut(many=True), tags=["review"])
     def get(self, request: Request) -> Response:
-        people = ProtectedPerson.objects.filter(active=True)
-        return Response({"results": ProtectedPersonOut(people, many=True).data})
+        return Response({"results": ProtectedPersonOut(selectors.protected_person_list(), many=True).data})
 
     @extend_schema(request={"multipart/form-data": ProtectedPersonIn}, responses={201: ProtectedPersonOut},
                    tags=["review"])  # fmt: skip
@@ -280,7 +279,7 @@ class BlockedPhraseListApi(APIView):
 
     @extend_schema(responses=BlockedPhraseOut(many=True), tags=["review"])
     def get(self, request: Request) -> Response:
-        return Response({"results": BlockedPhraseOut(BlockedPhrase.objects.filter(active=True), many=True).data})
+        return Response({"results": BlockedPhraseOut(selectors.blocked_phrase_list(), many=True).data})
 
     @extend_schema(request=BlockedPhraseIn, responses={201: BlockedPhraseOut}, tags=["review"])
     def post(self, request: Request) -> Response:

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from accounts.errors import NotFound
 from accounts.models import Partner
-from moderation.models import BlockedPhrase, Consent, ConsentStatus, ProtectedPerson, Subject
+from moderation.models import BlockedPhrase, Consent, ConsentStatus, ProtectedPerson, ProtectedPersonPhoto, Subject
 
 
 def subject_get(*, partner: Partner, subject_id: object) -> Subject:
@@ -66,6 +66,23 @@ def protected_person_get(*, person_id: object) -> ProtectedPerson:
     if person is None:
         raise NotFound("No such protected person.", code="protected_person_not_found")
     return person
+
+
+def protected_person_list() -> QuerySet[ProtectedPerson]:
+    """The protected gallery's active people, by name, with their photos."""
+    return ProtectedPerson.objects.filter(active=True).prefetch_related("photos").order_by("name")
+
+
+def protected_photo_get(*, photo_id: object) -> ProtectedPersonPhoto:
+    photo = ProtectedPersonPhoto.objects.filter(id=photo_id).first()
+    if photo is None:
+        raise NotFound("No such photo.", code="protected_photo_not_found")
+    return photo
+
+
+def blocked_phrase_list() -> QuerySet[BlockedPhrase]:
+    """The reviewers' active blocked phrases."""
+    return BlockedPhrase.objects.filter(active=True)
 
 
 def blocked_phrase_get(*, phrase_id: object) -> BlockedPhrase:

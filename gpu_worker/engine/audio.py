@@ -170,8 +170,8 @@ class VoiceActivity:
 
         import onnxruntime as ort
 
-        # Locate the wheel's model without importing silero_vad: its import calls
-        # torch.set_num_threads(1), which would halve the renderer's speed on a 2-core machine.
+        # Locate the wheel's model without importing silero_vad: its import calls torch.set_num_threads(1),
+        # and the thread count is the Engine's choice (cpu_threads), not a side effect of an import.
         spec = importlib.util.find_spec("silero_vad")
         if spec is None or spec.origin is None:
             raise RuntimeError("silero-vad is not installed")

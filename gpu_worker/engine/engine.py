@@ -82,8 +82,8 @@ class Engine:
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise EngineError(OPTIONS_INVALID, "device cuda was asked for but torch sees no CUDA device")
         if self.device.type == "cpu" and cpu_threads is not None:
-            # Measured on 2 cores: one torch thread renders 512 px about twice as fast as two, because
-            # x264, MediaPipe and onnxruntime run their own threads and OpenMP workers spin-wait.
+            # x264, MediaPipe and onnxruntime run their own threads and torch's OpenMP workers spin-wait, so
+            # on a few cores one torch thread renders faster than several (figures in docs/engine.md).
             torch.set_num_threads(cpu_threads)
         self.faces = FaceModels()
         self.vad = VoiceActivity()

@@ -29,16 +29,50 @@ class Rig:
     def __init__(self, canvas: Canvas, person_mask: np.ndarray, device: torch.device) -> None:
         self.device = device
         img = canvas.image
-        self.h, self.w = img.shape[:2]
         lms = canvas.landmarks
-        _eyes, mouth, ex, em = eye_mouth_frame(lms)
-        ey = np.array([-ex[1], ex[0]])
-        self.em, self.ex, self.ey, self.mouth = em, ex, ey, mouth
+        self.h, self.w = img.shape[:2]
+        _eyes, self.mouth, self.ex, self.em = eye_mouth_frame(lms)
+        self.ey = np.array([-self.ex[1], self.ex[0]])
+        self.chin_v = float(self._local(lms[152])[1])
 
-        def local(p: np.ndarray) -> np.ndarray:
-            rel = p[..., :2] - mouth
-            return np.stack([rel @ ex, rel @ ey], axis=-1) / em
+        ids, pos, src, z, uv = self._face_points(lms)
+        src, uv, z, copies = self._teeth_points(lms, pos, src, uv, z)
+        k_face = len(src)
+        basis = self._expression_basis(lms, pos, uv, k_face)
+        for k, orig in zip(range(len(ids), k_face), copies, strict=True):
+            basis[:, k] = basis[:, orig]
+        oval = lms[fl.FACE_OVAL, :2]
+        extra_pts, extra_z, extra_w = self._follow_points(lms, person_mask)
+        extra = _thin(np.array(extra_pts), src, 0.02 * self.em * 10)
+        ctrl = np.vstack([src, np.array(extra_pts)[extra]])
+        ctrl_z = np.concatenate([z, np.array(extra_z)[extra]])
+        rigid_w = np.concatenate([np.ones(k_face), np.array(extra_w)[extra]])
+        full_basis = np.zeros((len(EXPR), ctrl.shape[0], 2))
+        # basis is in face units (em along ex/ey); convert to pixels
+        full_basis[:, :k_face] = self.em * (basis[..., :1] * self.ex + basis[..., 1:] * self.ey)
 
+        self.k_face = k_face
+        self.pos = pos
+        self.ctrl = ctrl
+        self._colours(img, lms)
+        grid, wg = self._spline_weights(ctrl)
+        grid_infl, pix_infl = self._influence(grid, oval)
+        self.still = np.ascontiguousarray(img)
+        self._tensors(lms, grid, wg, grid_infl, full_basis, ctrl, ctrl_z, rigid_w)
+        self._layers(img, person_mask, pix_infl)
+        left, right = pos[78], pos[308]
+        self.inner_idx = [left, *self.cavity_upper, right, *reversed(self.cavity_lower)]
+        self.upper_inner_idx = [left, *self.cavity_upper, right]
+        self.mid_pairs = list(zip(self.cavity_upper, self.cavity_lower, strict=True))[3:6]
+        self.rest_sep = float(np.mean([(src[b] - src[a]) @ self.ey for a, b in self.mid_pairs])) / self.em
+
+    def _local(self, p: np.ndarray) -> np.ndarray:
+        """Points in face units: along the eye line and down from the mouth, scaled by the eye-mouth distance."""
+        rel = p[..., :2] - self.mouth
+        return np.stack([rel @ self.ex, rel @ self.ey], axis=-1) / self.em
+
+    def _face_points(self, lms: np.ndarray) -> tuple[list[int], dict[int, int], np.ndarray, np.ndarray, np.ndarray]:
+        """The face's control points (landmark ids, their index, pixels, depth, face units)."""
         ids: list[int] = []
         for group in (
             fl.FACE_OVAL,
@@ -63,12 +97,18 @@ class Rig:
         pos = {lm: k for k, lm in enumerate(ids)}
         src = lms[ids, :2].copy()
         z = lms[ids, 2].copy()
-        uv = local(lms[ids])
+        uv = self._local(lms[ids])
+        mouth, ex, ey, em = self.mouth, self.ex, self.ey, self.em
 
         # A closed mouth has upper and lower inner lip on the same line; the spline needs them apart
         # to open the lips, so pull each pair to a small virtual gap.
         self.open0 = float(
-            np.mean([(local(lms[b])[1] - local(lms[a])[1]) for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True)][3:6])
+            np.mean(
+                [
+                    (self._local(lms[b])[1] - self._local(lms[a])[1])
+                    for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True)
+                ][3:6]
+            )
         )
         vgap = max(0.035, 2.0 / em)
         for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True):
@@ -78,7 +118,13 @@ class Rig:
                 for lm, v in ((a, mid - vgap / 2), (b, mid + vgap / 2)):
                     uv[pos[lm], 1] = v
                     src[pos[lm]] = mouth + em * (uv[pos[lm], 0] * ex + v * ey)
+        return ids, pos, src, z, uv
 
+    def _teeth_points(
+        self, lms: np.ndarray, pos: dict[int, int], src: np.ndarray, uv: np.ndarray, z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+        """Points inside a mouth open in the photo; returns the grown arrays and which point each copies."""
+        mouth, ex, ey, em = self.mouth, self.ex, self.ey, self.em
         # An open mouth in the photo shows teeth: keep them attached to their lip by adding points
         # inside the opening that move with the upper (teeth) and lower lip; the tear opens between.
         self.photo_open = self.open0 > 0.06
@@ -98,8 +144,11 @@ class Rig:
             else:
                 self.cavity_upper.append(pos[a])
                 self.cavity_lower.append(pos[b])
+        return src, uv, z, copies
 
-        k_face = len(src)
+    def _expression_basis(self, lms: np.ndarray, pos: dict[int, int], uv: np.ndarray, k_face: int) -> np.ndarray:
+        """How each face point moves per unit of each expression parameter (face units)."""
+        em, chin_v = self.em, self.chin_v
         basis = np.zeros((len(EXPR), k_face, 2))
         mw = float(np.linalg.norm(lms[291, :2] - lms[61, :2]) / 2 / em)
         u, v = uv[:, 0], uv[:, 1]
@@ -112,7 +161,6 @@ class Rig:
         upper_lids = {pos[i] for i in fl.RIGHT_EYE_UPPER + fl.LEFT_EYE_UPPER}
         lower_lids = {pos[i] for i in fl.RIGHT_EYE_LOWER + fl.LEFT_EYE_LOWER}
         irises = {pos[i] for i in fl.RIGHT_IRIS + fl.LEFT_IRIS}
-        chin_v = float(local(lms[152])[1])
         j = {name: i for i, name in enumerate(EXPR)}
         for k in range(k_face):
             uk, vk = u[k], v[k]
@@ -183,10 +231,11 @@ class Rig:
                 basis[j["lid"], pos[i]] = (0, max(lower_mid - p[1], 0) * 0.8)
                 basis[j["gaze_x"], pos[i]] = (0.065, 0)
                 basis[j["gaze_y"], pos[i]] = (0, 0.035)
+        return basis
 
-        for k, orig in zip(range(len(ids), k_face), copies, strict=True):
-            basis[:, k] = basis[:, orig]
-
+    def _follow_points(self, lms: np.ndarray, person_mask: np.ndarray) -> tuple[list, list, list]:
+        """Points beyond the face: positions, depths and how rigidly each follows the head (0: held still)."""
+        em, chin_v = self.em, self.chin_v
         # Hair and neck follow the head through rings around the face oval; far rings and the frame
         # border stay put so the background and torso hold still.
         oval = lms[fl.FACE_OVAL, :2]
@@ -201,7 +250,7 @@ class Rig:
                     continue
                 qi = (int(np.clip(q[1], 0, self.h - 1)), int(np.clip(q[0], 0, self.w - 1)))
                 w_ = weight if mask_small[qi] > 0.5 else 0.0
-                below = float(local(np.array([q[0], q[1], 0.0]))[1])
+                below = float(self._local(np.array([q[0], q[1], 0.0]))[1])
                 if below > chin_v - 0.1:
                     w_ *= 0.35  # neck: only partly follows the head
                 extra_pts.append(q)
@@ -213,7 +262,7 @@ class Rig:
         for y in np.arange(lattice / 2, self.h, lattice):
             for x in np.arange(lattice / 2, self.w, lattice):
                 q = np.array([x, y])
-                lq = local(np.array([x, y, 0.0]))
+                lq = self._local(np.array([x, y, 0.0]))
                 r = np.linalg.norm((q - centre) / max(np.ptp(oval, axis=0).max() / 2, 1.0))
                 if r > 2.1 or lq[1] > chin_v + 0.9:
                     extra_pts.append(q)
@@ -230,18 +279,10 @@ class Rig:
                 extra_pts.append((x, y))
                 extra_z.append(0.0)
                 extra_w.append(0.0)
-        extra = _thin(np.array(extra_pts), src, 0.02 * em * 10)
-        ctrl = np.vstack([src, np.array(extra_pts)[extra]])
-        ctrl_z = np.concatenate([z, np.array(extra_z)[extra]])
-        rigid_w = np.concatenate([np.ones(k_face), np.array(extra_w)[extra]])
-        k_all = ctrl.shape[0]
-        full_basis = np.zeros((len(EXPR), k_all, 2))
-        # basis is in face units (em along ex/ey); convert to pixels
-        full_basis[:, :k_face] = em * (basis[..., :1] * ex + basis[..., 1:] * ey)
+        return extra_pts, extra_z, extra_w
 
-        self.k_face = k_face
-        self.pos = pos
-        self.ctrl = ctrl
+    def _colours(self, img: np.ndarray, lms: np.ndarray) -> None:
+        """Lip and teeth colours for the painted mouth interior, sampled from the photo."""
         self.lip_color = img[
             np.clip(lms[fl.LIPS_OUTER_LOWER, 1].astype(int), 0, self.h - 1),
             np.clip(lms[fl.LIPS_OUTER_LOWER, 0].astype(int), 0, self.w - 1),
@@ -252,6 +293,9 @@ class Rig:
         ].mean(axis=0)
         self.teeth_color = np.clip(0.55 * np.array([235.0, 230.0, 220.0]) + 0.45 * skin * 1.15, 0, 255)
 
+    def _spline_weights(self, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The coarse flow grid (pixels) and the thin-plate weights from control-point moves to grid moves."""
+        k_all = ctrl.shape[0]
         # Thin-plate spline: weights mapping control-point displacements to a coarse flow grid.
         norm = float(max(self.w, self.h))
         self.step = max(2, round(max(self.w, self.h) / 128))
@@ -265,18 +309,24 @@ class Rig:
         c = ctrl / norm
         kk = _tps_kernel(c, c) + np.eye(k_all) * 1e-5
         pp = np.hstack([np.ones((k_all, 1)), c])
-        sys = np.zeros((k_all + 3, k_all + 3))
-        sys[:k_all, :k_all] = kk
-        sys[:k_all, k_all:] = pp
-        sys[k_all:, :k_all] = pp.T
-        inv = np.linalg.inv(sys)[:, :k_all]  # (K+3, K): displacements -> spline coefficients
+        system = np.zeros((k_all + 3, k_all + 3))
+        system[:k_all, :k_all] = kk
+        system[:k_all, k_all:] = pp
+        system[k_all:, :k_all] = pp.T
+        inv = np.linalg.inv(system)[:, :k_all]  # (K+3, K): displacements -> spline coefficients
         g = torch.as_tensor(grid / norm, dtype=torch.float32)
-        # The grid-by-control-point kernel is the big one; torch's cdist is ~10x faster than numpy here.
+        # The grid-by-control-point kernel is the big one; torch's cdist is much faster than numpy here.
         d2 = torch.cdist(g, torch.as_tensor(c, dtype=torch.float32)).square_()
         kernel = torch.xlogy(d2, d2)  # r^2 log r^2, and 0 at r = 0
         lin = torch.cat([kernel, torch.ones(g.shape[0], 1), g], dim=1)
         wg = (lin @ torch.as_tensor(inv, dtype=torch.float32)).numpy()
         self.gh, self.gw = gh, gw
+        return grid, wg
+
+    def _influence(self, grid: np.ndarray, oval: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How much the head may move each grid point and pixel; sets the block of the frame that can change."""
+        gh, gw, mouth, ey, em, chin_v = self.gh, self.gw, self.mouth, self.ey, self.em, self.chin_v
+        centre = oval.mean(axis=0)
         # Where the head may move the picture at all: 1 over face, hair and upper neck, falling smoothly
         # to exactly 0 beyond, so the torso and the far background are the photo's own pixels.
         radius = max(float(np.ptp(oval, axis=0).max()) / 2, 1.0)
@@ -288,7 +338,7 @@ class Rig:
             return (1 - _smoothstep(1.7, 2.3, r)) * (1 - _smoothstep(chin_v + 0.4, chin_v + 1.1, below))
 
         grid_infl = influence(grid)
-        # Smooth, so the grid's values upsampled are as good as evaluating every pixel (and 16x cheaper).
+        # Smooth, so the grid's values upsampled are as good as evaluating every pixel (and much cheaper).
         coarse = grid_infl.reshape(gh, gw).astype(np.float32)
         full = cv2.resize(coarse, (gw * self.step, gh * self.step), interpolation=cv2.INTER_LINEAR)
         pix_infl = np.ascontiguousarray(full[: self.h, : self.w])
@@ -306,20 +356,38 @@ class Rig:
             int(i0 * self.step),
             min(int(i1 * self.step), self.w - 1),
         )
-        self.still = np.ascontiguousarray(img)
+        return grid_infl, pix_infl
 
-        t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)  # noqa: E731
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self.device)
+
+    def _tensors(
+        self,
+        lms: np.ndarray,
+        grid: np.ndarray,
+        wg: np.ndarray,
+        grid_infl: np.ndarray,
+        full_basis: np.ndarray,
+        ctrl: np.ndarray,
+        ctrl_z: np.ndarray,
+        rigid_w: np.ndarray,
+    ) -> None:
+        """What every batch reads, on the render device."""
+        t = self._tensor
         self.t_wg = t(wg * grid_infl[:, None])  # (G, K), already faded by the influence
         self.t_basis = t(full_basis.reshape(len(EXPR), -1))
         self.t_ctrl = t(ctrl)
         self.t_ctrl3 = t(np.hstack([ctrl, ctrl_z[:, None]]))
         self.t_rigid_w = t(rigid_w)[:, None]
         face_z = float(np.mean(lms[fl.FACE_OVAL, 2]))
-        pivot = mouth + ey * 0.3 * em
-        self.t_pivot = t(np.array([pivot[0], pivot[1], face_z + 1.2 * em]))
-        self.t_ex, self.t_ey = t(ex), t(ey)
-        self.t_base = t(grid.reshape(gh, gw, 2))
+        pivot = self.mouth + self.ey * 0.3 * self.em
+        self.t_pivot = t(np.array([pivot[0], pivot[1], face_z + 1.2 * self.em]))
+        self.t_ex, self.t_ey = t(self.ex), t(self.ey)
+        self.t_base = t(grid.reshape(self.gh, self.gw, 2))
 
+    def _layers(self, img: np.ndarray, person_mask: np.ndarray, pix_infl: np.ndarray) -> None:
+        """The person layer (premultiplied, with its mask) and the background plate, as tensors."""
+        t = self._tensor
         # Layers: the photo, its person mask, and a background with the person filled in
         # (seen only where the head moves away from where it was).
         mask = np.clip(person_mask, 0, 1).astype(np.float32)
@@ -331,11 +399,6 @@ class Rig:
         premult = img.astype(np.float32) - (1.0 - mask[..., None]) * bg
         self.t_img = t(np.dstack([premult / 255.0, mask]).transpose(2, 0, 1))[None]
         self.t_bg = t(bg.astype(np.float32).transpose(2, 0, 1) / 255.0)[None]
-        left, right = pos[78], pos[308]
-        self.inner_idx = [left, *self.cavity_upper, right, *reversed(self.cavity_lower)]
-        self.upper_inner_idx = [left, *self.cavity_upper, right]
-        self.mid_pairs = list(zip(self.cavity_upper, self.cavity_lower, strict=True))[3:6]
-        self.rest_sep = float(np.mean([(src[b] - src[a]) @ ey for a, b in self.mid_pairs])) / em
 
     def displacements(self, params: torch.Tensor) -> torch.Tensor:
         """Control-point displacements (B, K, 2) in pixels for a batch of parameter rows."""

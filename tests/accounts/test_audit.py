@@ -120,6 +120,18 @@ def test_the_chain_links_every_entry_to_the_previous_one(alice: PartnerActor) ->
     assert report.ok and report.checked == len(entries) and report.head_hash == entries[-1].entry_hash
 
 
+def test_the_beat_task_and_the_reviewer_endpoint_verify_and_record_alike(reviewer: ReviewerActor) -> None:
+    from accounts.tasks import audit_verify_chain
+
+    audit.record("test.event", payload={"n": 1})
+    assert audit_verify_chain()["ok"] is True
+    assert reviewer.client.post("/v1/review/audit/verify").json()["ok"] is True
+    recorded = list(AuditEntry.objects.filter(event_type="audit.chain_verified").order_by("id"))
+    assert len(recorded) == 2
+    assert recorded[0].actor == "system" and recorded[1].actor.startswith("key:")
+    assert all(e.payload["ok"] is True and e.payload["checked"] >= 1 for e in recorded)
+
+
 def _manage(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
     env["TALKGATE_DATA_DIR"] = str(data_dir)

@@ -9,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts import services
+from accounts.errors import Forbidden
 from accounts.models import ApiKey, AuditEntry, PartnerStatus, Scope
 from tests.conftest import PartnerActor, bearer_client, make_actor
 
@@ -115,6 +116,14 @@ def test_a_key_cannot_mint_a_key_with_scopes_it_lacks(db: None) -> None:
     assert response.json()["error"]["code"] == "scope_escalation"
     ok = manager.client.post("/v1/keys", {"name": "x", "scopes": ["read"]}, format="json")
     assert ok.status_code == 201
+
+
+def test_the_service_refuses_scope_escalation_whoever_calls_it(db: None) -> None:
+    manager = make_actor("Erin Keys", scopes=[Scope.KEYS, Scope.READ])
+    with pytest.raises(Forbidden) as refused:
+        services.api_key_create(partner=manager.partner, name="x", scopes=["read", "webhooks"], granted_by=manager.key)
+    assert refused.value.code == "scope_escalation" and refused.value.details == ["webhooks"]
+    assert not ApiKey.objects.filter(name="x").exists()
 
 
 def test_unknown_scope_is_a_validation_error(alice: PartnerActor) -> None:

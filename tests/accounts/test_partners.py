@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from accounts import services
+from accounts.errors import DomainError
 from accounts.models import AuditEntry, Partner, PartnerStatus
-from tests.conftest import PartnerActor, ReviewerActor, bearer_client
+from tests.conftest import PartnerActor, ReviewerActor, bearer_client, make_partner
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +146,21 @@ def test_application_is_validated(anon) -> None:  # type: ignore[no-untyped-def]
     details = response.json()["error"]["details"]
     assert set(details) == {"contact_email", "use_case"}
     assert Partner.objects.count() == 0
+
+
+def test_partner_decide_is_the_one_entry_for_every_lifecycle_action(reviewer: ReviewerActor) -> None:
+    applicant = make_partner("Fable Languages", status=PartnerStatus.APPLIED)
+    with pytest.raises(DomainError) as refused:
+        services.partner_decide(
+            partner=applicant, reviewer=reviewer.user, action="reject", comment="no", use_cases=["education"]
+        )
+    assert refused.value.code == "use_cases_not_allowed"
+    with pytest.raises(DomainError) as unknown:
+        services.partner_decide(partner=applicant, reviewer=reviewer.user, action="promote", comment="?")
+    assert unknown.value.code == "invalid_action"
+    approved = services.partner_decide(
+        partner=applicant, reviewer=reviewer.user, action="approve", comment="ok", use_cases=["research"]
+    )
+    assert approved.status == PartnerStatus.APPROVED and approved.approved_use_cases == ["research"]
+    suspended = services.partner_decide(partner=approved, reviewer=reviewer.user, action="suspend", comment="why")
+    assert suspended.status == PartnerStatus.SUSPENDED and suspended.status_reason == "why"

@@ -76,6 +76,16 @@ def test_schema_lists_every_endpoint(anon) -> None:  # type: ignore[no-untyped-d
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["scheme"] == "bearer"
 
 
+def test_bodiless_actions_advertise_no_request_body(anon) -> None:  # type: ignore[no-untyped-def]
+    paths = yaml.safe_load(anon.get("/api/schema/").content)["paths"]
+    for path in (
+        "/v1/webhooks/{endpoint_id}/rotate-secret",
+        "/v1/generations/{job_id}/cancel",
+        "/v1/review/audit/verify",
+    ):
+        assert "requestBody" not in paths[path]["post"], path
+
+
 def test_docs_page_loads_its_assets_locally(anon) -> None:  # type: ignore[no-untyped-def]
     page = anon.get("/api/docs/")
     assert page.status_code == 200

@@ -58,10 +58,25 @@ def test_usage_page_draws_a_bar_per_outcome_and_day(rita_client: Client, alice: 
     assert response.status_code == 200
     assert body.count("<rect ") == 2
     assert "1 succeeded" in body and "1 rejected" in body and "face_mismatch" in body
-    assert "5.0 of" in body  # quota use this month
+    assert "4.0 of" in body  # quota use this month: the audio of billable jobs, as /v1/usage counts it
 
 
 def test_usage_page_is_for_reviewers_only(mallory: object) -> None:
     client = Client()
     client.force_login(mallory)
     assert client.get("/console/usage").status_code == 403
+
+
+def test_console_quota_use_equals_what_v1_usage_reports(rita_client: Client, alice: PartnerActor) -> None:
+    # One rule for both: rejected jobs and jobs stopped before rendering cost nothing; the rest count their audio.
+    _job(alice.partner, JobStatus.SUCCEEDED, latency_s=12, output_meta={"duration_s": 5.0})
+    _job(alice.partner, JobStatus.REJECTED, reason_codes=["face_mismatch"])
+    _job(alice.partner, JobStatus.FAILED)  # never started
+    _job(alice.partner, JobStatus.CANCELLED, started_at=timezone.now())  # cancelled mid-render: it cost
+    _job(alice.partner, JobStatus.RENDERING, started_at=timezone.now())  # in flight: it counts already
+    api = alice.client.get("/v1/usage").json()
+    assert api["video_seconds_used"] == 12.0
+    alice.partner.monthly_video_seconds = 48
+    alice.partner.save(update_fields=["monthly_video_seconds"])
+    body = rita_client.get("/console/usage", {"partner": str(alice.partner.id)}).content.decode()
+    assert "12.0 of 48 s (25 %)" in body

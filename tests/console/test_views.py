@@ -242,6 +242,16 @@ def test_reviewer_approves_an_application_with_a_comment(rita_client: Client) ->
     assert applicant.status_reason == "Company register checked."
 
 
+def test_console_approval_keeps_the_use_cases_the_reviewer_ticked(rita_client: Client) -> None:
+    applicant = make_partner("Fable Languages", status=PartnerStatus.APPLIED)
+    page = rita_client.get(f"/console/partners/{applicant.id}").content.decode()
+    assert 'name="use_cases" value="localization"' in page
+    data = {"action": "approve", "comment": "Register checked.", "use_cases": ["localization", "education"]}
+    rita_client.post(f"/console/partners/{applicant.id}", data)
+    applicant.refresh_from_db()
+    assert applicant.approved_use_cases == ["education", "localization"]
+
+
 def test_reviewer_rejects_an_application(rita_client: Client) -> None:
     applicant = make_partner("Shady Deepfakes", status=PartnerStatus.APPLIED)
     rita_client.post(f"/console/partners/{applicant.id}", {"action": "reject", "comment": "Political ads."})

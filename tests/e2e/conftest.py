@@ -32,11 +32,11 @@ def worker_env(**extra: str) -> dict[str, str]:
     }
 
 
-def start_worker(queues: str = "cpu", **extra_env: str) -> subprocess.Popen[str]:
+def start_worker(queues: str = "cpu", *, app: str = "config", **extra_env: str) -> subprocess.Popen[str]:
     """A real `celery worker` in its own process group (so a test can SIGKILL all of it)."""
     name = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-n", name,
+        [sys.executable, "-m", "celery", "-A", app, "worker", "-Q", queues, "-n", name,
          "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
         cwd=settings.BASE_DIR,
         env=worker_env(**extra_env),
@@ -60,8 +60,8 @@ def stop_worker(worker: subprocess.Popen[str]) -> str:
 
 
 @contextmanager
-def running_worker(queues: str = "cpu", **extra_env: str) -> Iterator[subprocess.Popen[str]]:
-    worker = start_worker(queues, **extra_env)
+def running_worker(queues: str = "cpu", *, app: str = "config", **extra_env: str) -> Iterator[subprocess.Popen[str]]:
+    worker = start_worker(queues, app=app, **extra_env)
     try:
         yield worker
     finally:

@@ -119,19 +119,27 @@ def _reencode(data: bytes, *, crf: int, scale: float) -> bytes:
     return out.getvalue()
 
 
-def test_cancel_during_render_stops_at_the_next_batch_and_leaves_no_output(alice: PartnerActor) -> None:
+def test_cancel_during_render_stops_at_the_next_batch_and_leaves_no_output(alice: PartnerActor, tmp_path: Path) -> None:
     consent = make_consent(alice.partner)
-    with running_worker("cpu,gpu") as worker:
+    # The gated worker holds the render after its first batch until the cancel lands, so the cancel always
+    # meets a render in progress (never one already signing or done), however fast the machine is.
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    with running_worker("cpu,gpu", app="tests.e2e.gated_worker", TALKGATE_TEST_RENDER_GATE=str(gate)) as worker:
         job_id = post_job(alice, consent_id=consent.id, audio=LONG_SPEECH, size=256).json()["id"]
-        wait_for(lambda: _job(job_id).status == JobStatus.RENDERING and _job(job_id).progress >= 10,
-                 timeout=180, what="the render to start", worker=worker)  # fmt: skip
+        wait_for(lambda: (gate / f"{job_id}.paused").exists(), timeout=180, what="the render's first batch",
+                 worker=worker)  # fmt: skip
+        assert _job(job_id).status == JobStatus.RENDERING
         cancelled = alice.client.post(f"/v1/generations/{job_id}/cancel")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        (gate / "release").touch()  # later renders run straight through
         # The worker is free again soon: a short job behind it finishes.
         second = post_job(alice, consent_id=consent.id, size=256).json()["id"]
         wait_for(lambda: _job(second).status in FINAL_STATUSES, timeout=240, what="the second job", worker=worker)
     job = _job(job_id)
     assert job.status == JobStatus.CANCELLED and job.output == ""
+    trail = AuditEntry.objects.filter(target_id=job_id, kind="event").values_list("event_type", flat=True)
+    assert "job.signing" not in trail
     assert _job(second).status == JobStatus.SUCCEEDED
     assert [p.stem for p in _outputs(alice.partner.id)] == [second]
 

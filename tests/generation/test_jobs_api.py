@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -100,6 +101,40 @@ def test_a_duplicate_while_the_first_is_in_flight_is_409(alice: PartnerActor) ->
     duplicate = post_job(alice, consent_id=consent.id, headers={"Idempotency-Key": "abc-3"})
     assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "idempotency_in_progress"
     assert Job.objects.count() == 1
+
+
+def test_an_in_progress_record_past_its_lifetime_no_longer_blocks_a_retry(alice: PartnerActor, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TALKGATE_IDEMPOTENCY_TTL_HOURS = 24
+    consent = make_consent(alice.partner)
+    # What a request that crashed mid-flight leaves behind, a day and a bit ago.
+    first = post_job(alice, consent_id=consent.id, headers={"Idempotency-Key": "crashed"})
+    assert first.status_code == 202
+    stale = timezone.now() - timedelta(hours=25)
+    IdempotencyRecord.objects.filter(key="crashed").update(completed=False, response_body=None, created_at=stale)
+    retry = post_job(alice, consent_id=consent.id, headers={"Idempotency-Key": "crashed"})
+    assert retry.status_code == 202 and "Idempotent-Replayed" not in retry
+    record = IdempotencyRecord.objects.get(key="crashed")
+    assert record.completed and record.created_at > stale
+    # A fresh retry of the new request replays it, as usual.
+    again = post_job(alice, consent_id=consent.id, headers={"Idempotency-Key": "crashed"})
+    assert again["Idempotent-Replayed"] == "true" and again.json()["id"] == retry.json()["id"]
+
+
+def test_records_past_their_lifetime_are_swept_by_the_beat_task_and_the_command(alice: PartnerActor, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+
+    from generation.tasks import sweep_idempotency_records
+
+    old = timezone.now() - timedelta(hours=settings.TALKGATE_IDEMPOTENCY_TTL_HOURS, minutes=1)
+    for key, done in (("old-done", True), ("old-stuck", False), ("new", True)):
+        record = IdempotencyRecord.objects.create(partner=alice.partner, key=key, request_hash="x", completed=done)
+        if key.startswith("old"):
+            IdempotencyRecord.objects.filter(id=record.id).update(created_at=old)
+    assert sweep_idempotency_records() == 2
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    IdempotencyRecord.objects.filter(key="new").update(created_at=old)
+    call_command("sweep_idempotency_records", stdout=io.StringIO())
+    assert not IdempotencyRecord.objects.exists()
 
 
 def test_a_refused_request_is_replayed_as_the_same_refusal(alice: PartnerActor) -> None:
