@@ -15,7 +15,8 @@ def test_an_oil_painted_portrait_opens_and_closes_its_mouth_with_the_speech(engi
     photo = cv2.imread(str(fixtures / "grace_hopper.jpg"))
     painting = tmp_path / "painting.jpg"
     cv2.imwrite(str(painting), cv2.xphoto.oilPainting(photo, 9, 1))
-    batches = list(engine.iter_frames(str(painting), str(short_speech), RenderOptions(size=256, seed=2)))
+    opts = RenderOptions(size=256, seed=2)
+    batches = list(engine.iter_frames(str(painting), str(short_speech), opts, watermark_id="5eed0002"))
     frames = np.concatenate([b.frames for b in batches])
     landmarks = [m for m in measure_frames(engine.faces, frames[::2]) if m is not None]
     assert len(landmarks) >= 0.9 * len(frames[::2]), "the painted face stays a face in every frame"
