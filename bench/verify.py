@@ -32,8 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, bench/ would come first on the path and bench/c2pa.py would shadow the c2pa package.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
 
 DB_NAME = "talkgate_verify_bench"
 PORT = 8932

@@ -1,6 +1,6 @@
 """C2PA benchmark: time to sign and to verify 10 s and 60 s 512x512 MP4s (c2pa-python, ES256, this CPU).
 
-    .venv/bin/python bench/c2pa.py [--repeat 5]
+    .venv/bin/python bench/c2pa_signing.py [--repeat 5]
 
 The clips are real H.264 + AAC made with PyAV from a real photo (scikit-image's astronaut) with a slow pan, so
 the media size is like an output's. Signing and reading use a fresh development chain.
