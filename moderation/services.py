@@ -417,6 +417,13 @@ class ReviewDecision:
     UNLOCK = "unlock"
 
 
+_REVIEW_EVENTS = {
+    ReviewDecision.APPROVE: "consent.review_approved",
+    ReviewDecision.REJECT: "consent.review_rejected",
+    ReviewDecision.UNLOCK: "consent.review_unlocked",
+}
+
+
 def consent_review(
     *, consent: Consent, reviewer: User, decision: str, comment: str, protected_person: ProtectedPerson | None = None
 ) -> Consent:
@@ -439,7 +446,7 @@ def consent_review(
     with transaction.atomic():
         moved = consent_transition(
             consent=consent, expected=[ConsentStatus.NEEDS_REVIEW], new=new,
-            event=f"consent.review_{ {'approve': 'approved', 'reject': 'rejected', 'unlock': 'unlocked'}[decision] }",
+            event=_REVIEW_EVENTS[decision],
             actor=f"user:{reviewer.pk}", fields=fields,
             payload={"comment": comment,
                      "protected_person_id": str(protected_person.id) if protected_person else None},

@@ -33,8 +33,3 @@ def generated_media_reading(path: str | Path) -> dict[str, Any]:
         "manifest_present": bool(report.manifest.present),
         "manifest_ai_generated": manifest_ai,
     }
-
-
-def generated_media_reason(path: str | Path) -> str | None:
-    """``generated_media`` when the file is generated media, else None."""
-    return "generated_media" if generated_media_reading(path)["generated"] else None

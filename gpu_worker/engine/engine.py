@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from provenance.watermark import Embedder, new_watermark_id
+from provenance.watermark.scheme import DEFAULT_STRENGTH as DEFAULT_WATERMARK_STRENGTH
 
 from .audio import (
     SR,
@@ -45,7 +46,6 @@ MAX_ALIGN_S = 90.0
 # The invisible watermark's strength range (RMS change of R, G, B in 8-bit levels): below it the mark does not
 # survive ordinary copies, above it the mark shows. There is deliberately no way to render without it.
 WATERMARK_STRENGTH_RANGE = (1.5, 8.0)
-DEFAULT_WATERMARK_STRENGTH = 3.05
 
 
 @dataclass

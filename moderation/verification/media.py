@@ -25,17 +25,6 @@ class Recording:
     duration_s: float
 
 
-def probe_duration(path: str) -> float:
-    """The container's duration in seconds (0.0 when it does not say)."""
-    import av
-
-    try:
-        with av.open(path) as c:
-            return float(c.duration / 1e6) if c.duration else 0.0
-    except (av.error.FFmpegError, OSError) as exc:
-        raise MediaError(f"cannot open media: {exc}") from exc
-
-
 def measure_duration(path: str | IO[bytes], limit_s: float) -> float:
     """The real length in seconds, read from the packets (not the header, which may be missing or lie).
 
@@ -47,7 +36,7 @@ def measure_duration(path: str | IO[bytes], limit_s: float) -> float:
     end = 0.0
     try:
         with av.open(path) as c:
-            streams = [s for s in (*c.streams.video[:1], *c.streams.audio[:1])]
+            streams = [*c.streams.video[:1], *c.streams.audio[:1]]
             if not streams:
                 raise MediaError("no audio or video stream")
             for packet in c.demux(streams):
