@@ -178,21 +178,27 @@ def test_full_frame_output_keeps_the_photo_aspect_without_a_seam(engine, fixture
     h, w = photo.shape[:2]
     assert result.height == 512 and abs(result.width / result.height - w / h) < 0.01
     frames, _ = _decode_video(out)
+    assert (frames[0].shape[1], frames[0].shape[0]) == (result.width, result.height)
     face = engine.faces.detect(photo)
     canvas = build_canvas(photo, face, 512, True, 1.0).image.astype(np.float32)
-    # Far from the face the output is the photo itself, and there is no step anywhere in between:
-    # pixel difference to the photo falls smoothly with the distance from the face.
+    # Far from the face the animation leaves the photo itself, and there is no step anywhere in between:
+    # pixel difference to the photo falls smoothly with the distance from the face. Measured on the frames the
+    # animation makes, before the watermark (every output pixel carries it on purpose, ~1 level on top of
+    # H.264's ~2 here, which put the MP4's far field at the bound) and before the encode.
+    _, raw = engine._prepare(
+        str(fixtures / "grace_hopper.jpg"), str(short_speech), RenderOptions(size=512, full_frame=True)
+    )
+    frames = [frame for batch in raw for frame in batch.frames]
     x, y, bw, bh = (v * result.width / w for v in face.box)
     cx, cy = x + bw / 2, y + bh / 2
     yy, xx = np.mgrid[: result.height, : result.width]
     dist = np.hypot(xx - cx, yy - cy) / max(bw, bh)
     diffs = np.stack([np.abs(f.astype(np.float32) - canvas).mean(axis=2) for f in frames[::5]]).mean(axis=0)
     far = diffs[dist > 2.2]
-    # Only H.264 noise is left far from the face (CRF 18 on a busy backdrop: ~2 levels on average).
     assert far.mean() < 3.0
     rings = [diffs[(dist > d) & (dist <= d + 0.1)].mean() for d in np.arange(1.0, 2.2, 0.1)]
     # A seam would show as a ring that differs more than the one inside it; the change must only fade.
-    # (a crop pasted back without blending steps by 5-20 levels; texture and H.264 noise vary by ~1)
+    # (a crop pasted back without blending steps by 5-20 levels)
     assert max(np.diff(rings)) < 2.0
 
 
