@@ -10,17 +10,15 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import audit, selectors, services
-from accounts.authentication import partner_of
+from accounts.authentication import request_partner
 from accounts.export import export_response
-from accounts.models import Partner, Scope
-from accounts.pagination import Cursor, IdCursor
+from accounts.models import Scope
 from accounts.permissions import IsReviewer, PartnerScope
 from accounts.serializers import (
     ApiKeyCreatedOut,
@@ -42,19 +40,8 @@ from accounts.serializers import (
     ReinstateIn,
     RevokeIn,
 )
-
-
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _partner(request: Request) -> Partner:
-    partner = partner_of(request)
-    assert partner is not None  # PartnerScope admitted the request
-    return partner
-
+from core.api import valid
+from core.pagination import Cursor, IdCursor
 
 # --- Public: applications ------------------------------------------------------------------------------------
 
@@ -67,7 +54,7 @@ class PartnerApplicationApi(APIView):
 
     @extend_schema(request=PartnerApplicationIn, responses={201: PartnerApplicationOut}, tags=["partners"])
     def post(self, request: Request) -> Response:
-        data = _valid(PartnerApplicationIn, request.data)
+        data = valid(PartnerApplicationIn, request.data)
         application = services.partner_apply(
             name=data["organisation"],
             contact_name=data["contact_name"],
@@ -92,7 +79,7 @@ class PartnerApplicationClaimApi(APIView):
 
     @extend_schema(request=ClaimIn, responses={201: ApiKeyCreatedOut}, tags=["partners"])
     def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(ClaimIn, request.data)
+        data = valid(ClaimIn, request.data)
         key, plaintext = services.partner_claim_first_key(partner_id=partner_id, claim_token=data["claim_token"])
         return Response(ApiKeyCreatedOut({**ApiKeyOut(key).data, "key": plaintext}).data, status=201)
 
@@ -110,7 +97,7 @@ class PartnerMeApi(APIView):
         tags=["partners"],
     )
     def get(self, request: Request) -> Response:
-        return Response({"partner": PartnerOut(_partner(request)).data, "key": ApiKeyOut(request.auth).data})
+        return Response({"partner": PartnerOut(request_partner(request)).data, "key": ApiKeyOut(request.auth).data})
 
 
 class ApiKeyListApi(APIView):
@@ -122,14 +109,14 @@ class ApiKeyListApi(APIView):
     @extend_schema(responses=ApiKeyOut(many=True), tags=["keys"])
     def get(self, request: Request) -> Response:
         paginator = Cursor()
-        page = paginator.paginate_queryset(selectors.api_key_list(partner=_partner(request)), request, view=self)
+        page = paginator.paginate_queryset(selectors.api_key_list(partner=request_partner(request)), request, view=self)
         return paginator.get_paginated_response(ApiKeyOut(page, many=True).data)
 
     @extend_schema(request=ApiKeyCreateIn, responses={201: ApiKeyCreatedOut}, tags=["keys"])
     def post(self, request: Request) -> Response:
-        data = _valid(ApiKeyCreateIn, request.data)
+        data = valid(ApiKeyCreateIn, request.data)
         key, plaintext = services.api_key_create(
-            partner=_partner(request),
+            partner=request_partner(request),
             name=data["name"],
             scopes=data["scopes"],
             expires_at=data["expires_at"],
@@ -147,7 +134,7 @@ class ApiKeyDetailApi(APIView):
 
     @extend_schema(responses=ApiKeyOut, tags=["keys"])
     def get(self, request: Request, key_id: str) -> Response:
-        return Response(ApiKeyOut(selectors.api_key_get(partner=_partner(request), key_id=key_id)).data)
+        return Response(ApiKeyOut(selectors.api_key_get(partner=request_partner(request), key_id=key_id)).data)
 
 
 class ApiKeyRevokeApi(APIView):
@@ -158,8 +145,8 @@ class ApiKeyRevokeApi(APIView):
 
     @extend_schema(request=RevokeIn, responses=ApiKeyOut, tags=["keys"])
     def post(self, request: Request, key_id: str) -> Response:
-        data = _valid(RevokeIn, request.data)
-        key = selectors.api_key_get(partner=_partner(request), key_id=key_id)
+        data = valid(RevokeIn, request.data)
+        key = selectors.api_key_get(partner=request_partner(request), key_id=key_id)
         return Response(ApiKeyOut(services.api_key_revoke(key=key, reason=data["reason"])).data)
 
 
@@ -177,7 +164,7 @@ class ReviewPartnerListApi(APIView):
         tags=["review"],
     )
     def get(self, request: Request) -> Response:
-        filters = _valid(PartnerListFilter, request.query_params)
+        filters = valid(PartnerListFilter, request.query_params)
         paginator = Cursor()
         page = paginator.paginate_queryset(selectors.partner_list(status=filters.get("status")), request, view=self)
         return paginator.get_paginated_response(PartnerReviewOut(page, many=True).data)
@@ -211,7 +198,7 @@ class ReviewPartnerApproveApi(APIView):
         request=ApproveIn, responses=PartnerReviewOut, tags=["review"], operation_id="review_partner_approve"
     )
     def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(ApproveIn, request.data)
+        data = valid(ApproveIn, request.data)
         return _partner_decide(request, partner_id, "approve", data["comment"], use_cases=data.get("use_cases"))
 
 
@@ -224,7 +211,7 @@ class ReviewPartnerRejectApi(APIView):
         request=DecisionIn, responses=PartnerReviewOut, tags=["review"], operation_id="review_partner_reject"
     )
     def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(DecisionIn, request.data)
+        data = valid(DecisionIn, request.data)
         return _partner_decide(request, partner_id, "reject", data["reason"])
 
 
@@ -237,7 +224,7 @@ class ReviewPartnerSuspendApi(APIView):
         request=DecisionIn, responses=PartnerReviewOut, tags=["review"], operation_id="review_partner_suspend"
     )
     def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(DecisionIn, request.data)
+        data = valid(DecisionIn, request.data)
         return _partner_decide(request, partner_id, "suspend", data["reason"])
 
 
@@ -250,7 +237,7 @@ class ReviewPartnerReinstateApi(APIView):
         request=ReinstateIn, responses=PartnerReviewOut, tags=["review"], operation_id="review_partner_reinstate"
     )
     def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(ReinstateIn, request.data)
+        data = valid(ReinstateIn, request.data)
         return _partner_decide(request, partner_id, "reinstate", data["comment"])
 
 
@@ -259,7 +246,7 @@ class ReviewPartnerLimitsApi(APIView):
 
     @extend_schema(request=LimitsIn, responses=PartnerReviewOut, tags=["review"])
     def patch(self, request: Request, partner_id: str) -> Response:
-        data = _valid(LimitsIn, request.data)
+        data = valid(LimitsIn, request.data)
         partner = services.partner_set_limits(
             partner=selectors.partner_get(partner_id=partner_id),
             reviewer=request.user,
@@ -275,7 +262,7 @@ class ReviewPartnerConsentPolicyApi(APIView):
 
     @extend_schema(request=ConsentPolicyIn, responses=PartnerReviewOut, tags=["review"])
     def post(self, request: Request, partner_id: str) -> Response:
-        data = _valid(ConsentPolicyIn, request.data)
+        data = valid(ConsentPolicyIn, request.data)
         partner = services.partner_set_consent_policy(
             partner=selectors.partner_get(partner_id=partner_id), reviewer=request.user, **data
         )
@@ -308,7 +295,7 @@ class AuditSearchApi(APIView):
 
     @extend_schema(parameters=_AUDIT_FILTER_PARAMS, responses=AuditEntryOut(many=True), tags=["audit"])
     def get(self, request: Request) -> Response:
-        filters = _valid(AuditFilterIn, request.query_params)
+        filters = valid(AuditFilterIn, request.query_params)
         paginator = IdCursor()
         page = paginator.paginate_queryset(selectors.audit_search(filters), request, view=self)
         return paginator.get_paginated_response(AuditEntryOut(page, many=True).data)
@@ -325,7 +312,7 @@ class AuditExportApi(APIView):
         tags=["audit"],
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        filters = _valid(AuditFilterIn, request.query_params)
+        filters = valid(AuditFilterIn, request.query_params)
         fmt = filters.pop("format", "jsonl")
         return export_response(filters, fmt)
 

@@ -7,14 +7,13 @@ transactions serialise writers already), so chain order equals id order and ``ve
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import hmac
 import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -25,6 +24,7 @@ from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils import timezone
 
 from accounts.models import AuditEntry, AuditKind
+from core.context import RequestContext, current_context
 
 logger = logging.getLogger(__name__)
 
@@ -37,35 +37,6 @@ _FIRST_STRING_CUT = 1024
 TRUNCATED_MARKER = "…[truncated]"
 _SECRET_KEY_PATTERN = re.compile(r"secret|token|password|authorization|api_key|signature", re.IGNORECASE)
 REDACTED_SEGMENT = "[redacted]"
-
-
-@dataclass
-class RequestContext:
-    """What the current request knows about itself; authentication fills in the actor and partner."""
-
-    request_id: str
-    actor: str = "anonymous"
-    # What the client sent as X-Request-ID (kept apart: clients may reuse or forge ids).
-    client_request_id: str = ""
-    partner_id: UUID | None = None
-    client_ip: str | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("talkgate_request", default=None)
-
-
-def current_context() -> RequestContext | None:
-    """The context of the request being served, or None outside a request (tasks, commands)."""
-    return _current.get()
-
-
-def set_context(ctx: RequestContext | None) -> contextvars.Token[RequestContext | None]:
-    return _current.set(ctx)
-
-
-def reset_context(token: contextvars.Token[RequestContext | None]) -> None:
-    _current.reset(token)
 
 
 def _scrub(value: Any) -> Any:

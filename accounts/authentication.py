@@ -10,9 +10,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from accounts import audit
 from accounts.models import ApiKey, Partner, User
 from accounts.services import KEY_PREFIX_LEN, KeyRefused, api_key_resolve
+from core import context
 
 # What api_key_create issues: "tg" and hex. Anything else in front of the dot is not known to be public.
 _PREFIX_SHAPE = re.compile(rf"^tg[0-9a-f]{{{KEY_PREFIX_LEN - 2}}}$")
@@ -48,7 +48,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword:
             return None
-        ctx = audit.current_context()
+        ctx = context.current_context()
         if len(parts) != 2:
             self._note_failure(ctx, "api_key_malformed", b" ".join(parts[1:]).decode("latin-1"))
             raise exceptions.AuthenticationFailed(
@@ -73,7 +73,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         return principal, key
 
     @staticmethod
-    def _note_failure(ctx: audit.RequestContext | None, code: str, token: str | None) -> None:
+    def _note_failure(ctx: context.RequestContext | None, code: str, token: str | None) -> None:
         # A well-formed key's prefix is public (it is how keys are listed). Of anything else only the length is
         # kept: a value without the prefix shape may be a bare secret pasted on its own.
         if ctx is None:
@@ -96,6 +96,13 @@ def partner_of(request: Request) -> Partner | None:
     if isinstance(user, PartnerPrincipal):
         return user.partner
     return None
+
+
+def request_partner(request: Request) -> Partner:
+    """The partner of a request that a partner-only permission has already admitted."""
+    partner = partner_of(request)
+    assert partner is not None  # PartnerScope admitted the request
+    return partner
 
 
 def scopes_of(request: Request) -> set[str]:

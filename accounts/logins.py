@@ -14,8 +14,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 from accounts import audit
-from accounts.errors import DomainError
 from accounts.models import User
+from core.errors import DomainError
 
 USERNAME_MAX = 150
 

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts import audit
-from accounts.errors import json_error_response
+from core import context
+from core.errors import json_error_response
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,13 @@ class RequestAuditMiddleware:
         # The service always issues its own id: a client's value could collide with (or impersonate) another
         # caller's. A well-formed client id is kept beside it so traces still join up across services.
         request_id = uuid.uuid4().hex
-        ctx = audit.RequestContext(
+        ctx = context.RequestContext(
             request_id=request_id,
             client_ip=client_ip(request),
             client_request_id=incoming if _REQUEST_ID.match(incoming) else "",
         )
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = audit.set_context(ctx)
+        token = context.set_context(ctx)
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
@@ -72,10 +73,10 @@ class RequestAuditMiddleware:
                 logger.exception("could not write the audit entry for request %s", request_id)
             return response
         finally:
-            audit.reset_context(token)
+            context.reset_context(token)
 
     @staticmethod
-    def _fill_session_actor(request: HttpRequest, ctx: audit.RequestContext) -> None:
+    def _fill_session_actor(request: HttpRequest, ctx: context.RequestContext) -> None:
         if ctx.actor != "anonymous":
             return
         user = getattr(request, "user", None)
@@ -90,7 +91,7 @@ def _identify_key(request: HttpRequest) -> None:
 
     Nothing is raised and nothing else is noted: a refused request's audit line should still say who it was.
     """
-    ctx = audit.current_context()
+    ctx = context.current_context()
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
     if ctx is None or scheme.lower() != "bearer" or not token.strip():

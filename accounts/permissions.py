@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from accounts.authentication import is_reviewer, partner_of, scopes_of
+from core.errors import Forbidden
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -39,3 +40,9 @@ class IsReviewer(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return is_reviewer(request)
+
+
+def ensure_independent_reviewer(*, reviewer: Any, partner_id: object) -> None:
+    """Reviewers may not decide on the work of a partner they belong to."""
+    if getattr(reviewer, "partner_id", None) is not None and reviewer.partner_id == partner_id:
+        raise Forbidden("Reviewers cannot review work of a partner they belong to.", code="conflict_of_interest")

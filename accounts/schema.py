@@ -65,7 +65,7 @@ class TalkgateAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema with the list envelope the views return and the error responses they give."""
 
     def _get_paginator(self) -> BasePagination:
-        # Views paginate by hand (accounts.pagination) or wrap a short list in {"results": ...}; either way a
+        # Views paginate by hand (core.pagination) or wrap a short list in {"results": ...}; either way a
         # list response is an object, never a bare array.
         return ListEnvelope()
 

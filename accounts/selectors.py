@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.errors import NotFound
 from accounts.models import ApiKey, AuditEntry, Partner
+from core.errors import NotFound
 
 
 def partner_get(*, partner_id: object) -> Partner:

@@ -7,17 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import PARTNER_SCOPES, ApiKey, AuditEntry, AuditKind, Partner, PartnerStatus, UseCase
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is an error instead of a silently ignored option."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown}, code="unknown_field")
-        return super().to_internal_value(data)
+from core.api import StrictSerializer
 
 
 class PartnerApplicationIn(StrictSerializer):

@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
-from accounts.errors import Conflict, DomainError, Forbidden, NotFound
 from accounts.logins import normalise_username
 from accounts.models import PARTNER_SCOPES, ApiKey, Partner, PartnerStatus, Role, Scope, User
+from core.errors import Conflict, DomainError, Forbidden, NotFound
 
 KEY_PREFIX_LEN = 12
 

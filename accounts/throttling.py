@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
+from rest_framework import exceptions as drf
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.authentication import is_reviewer, partner_of
 from accounts.middleware import client_ip
+from core import errors
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -77,3 +80,14 @@ def address_throttle_wait(request: HttpRequest | Request, scope: str) -> float |
     if throttle.allow_request(request, None):  # type: ignore[arg-type]
         return None
     return throttle.wait() or 1.0
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """The API's error handler (``core.errors``), after counting failed authentication against the address."""
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed) and "request" in context:
+        # Permissions run before throttles in DRF, so requests without a valid key would never reach the anonymous
+        # budget. Failed authentication counts against its address here; over the budget it is answered 429.
+        wait = address_throttle_wait(context["request"], "anon")
+        if wait is not None:
+            exc = drf.Throttled(wait=wait)
+    return errors.exception_handler(exc, context)

@@ -148,7 +148,7 @@ def main() -> None:
     env = _env(data_dir)
     os.environ.update(env)
     token, consent_id, job_id = _setup()
-    from accounts.management.commands.demo import encode_multipart  # after django.setup() in _setup()
+    from core.http import encode_multipart
 
     photo, audio = _small_inputs()
     server = subprocess.Popen(

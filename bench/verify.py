@@ -8,7 +8,7 @@ Files (made here): an 8000x8000 1-bit PNG (~8 KB), 600 black 720p frames of H.26
 * HTTP: gunicorn (2 workers) and one Celery cpu worker (concurrency 1) on PostgreSQL + Redis; each file is
   POSTed to /v1/verify and a 202 is followed through its result URL. `status` is the first answer, then the
   final one (and the error code), `s` the seconds until the final answer. Each server is warmed up first.
-* Memory: each file is verified by `provenance.services.verify_upload` (the worker's code path, same limits) in
+* Memory: each file is verified by `verifier.services.verify_upload` (the worker's code path, same limits) in
   a fresh process; `peak MB` is that process's peak RSS (wait4's ru_maxrss), `warm MB` its RSS after importing
   everything and verifying a small image, so `peak - warm` is what the file itself cost.
 """
@@ -214,8 +214,8 @@ def _one(path: str) -> None:
     django.setup()
     from PIL import Image
 
-    from accounts.errors import DomainError
-    from provenance import services
+    from core.errors import DomainError
+    from verifier import services
 
     warm = io.BytesIO()
     Image.new("RGB", (96, 96), (80, 90, 100)).save(warm, format="PNG")

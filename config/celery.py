@@ -1,4 +1,4 @@
-"""The Celery app: two queues (``cpu`` and ``gpu``), JSON only, late acks, time limits, routing by module."""
+"""The Celery app: two queues (``cpu`` and ``gpu``), JSON only, late acks, time limits, the render routed to gpu."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ app.conf.update(
     task_default_queue=CPU_QUEUE,
     task_default_exchange=CPU_QUEUE,
     task_default_routing_key=CPU_QUEUE,
-    # Route by module: the GPU worker's tasks go to the gpu queue, everything else to cpu.
+    # The render goes to the gpu queue (its workers load the engine), everything else to cpu.
     task_routes=[
-        {"gpu_worker.*": {"queue": GPU_QUEUE, "routing_key": GPU_QUEUE}},
+        {"generation.tasks.render_job": {"queue": GPU_QUEUE, "routing_key": GPU_QUEUE}},
         {"*": {"queue": CPU_QUEUE, "routing_key": CPU_QUEUE}},
     ],
     broker_connection_retry_on_startup=True,
@@ -44,12 +44,12 @@ app.conf.update(
     timezone="UTC",
     beat_schedule={
         "audit-chain-verify": {"task": "accounts.tasks.audit_verify_chain", "schedule": 3600.0},
-        "webhooks-due": {"task": "generation.tasks.deliver_due_webhooks", "schedule": 10.0},
+        "webhooks-due": {"task": "webhooks.tasks.deliver_due_webhooks", "schedule": 10.0},
         "jobs-sweep": {"task": "generation.tasks.sweep_stuck_jobs", "schedule": 60.0},
         "inputs-retention": {"task": "generation.tasks.purge_expired_inputs", "schedule": 3600.0},
         "idempotency-sweep": {"task": "generation.tasks.sweep_idempotency_records", "schedule": 3600.0},
         "consents-expire": {"task": "moderation.tasks.expire_consents", "schedule": 600.0},
-        "verify-uploads-purge": {"task": "provenance.tasks.purge_stale_verify_uploads", "schedule": 3600.0},
+        "verify-uploads-purge": {"task": "verifier.tasks.purge_stale_verify_uploads", "schedule": 3600.0},
     },
 )
 app.autodiscover_tasks()

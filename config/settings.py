@@ -58,11 +58,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "accounts",
+    "webhooks",
     "generation",
     "moderation",
     "provenance",
-    "gpu_worker",
+    "verifier",
     "console",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -304,12 +306,12 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "accounts.parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "accounts.schema.TalkgateAutoSchema",
-    "EXCEPTION_HANDLER": "accounts.errors.exception_handler",
+    "EXCEPTION_HANDLER": "accounts.throttling.exception_handler",
     # `?format=` is an ordinary filter here (audit export), not DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
 }
@@ -337,7 +339,7 @@ SPECTACULAR_SETTINGS = {
         "AuditKindEnum": "accounts.models.AuditKind",
         "JobStatusEnum": "generation.models.JobStatus",
         "UploadKindEnum": "generation.models.Upload.Kind",
-        "DeliveryStatusEnum": "generation.models.DeliveryStatus",
+        "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
         "ConsentStatusEnum": "moderation.models.ConsentStatus",
         "SubjectKindEnum": "moderation.models.SubjectKind",
     },

@@ -8,15 +8,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config import health
 from console.views import AdminLoginView
 from moderation.apis import revoke_page
-from provenance.apis import verify_page, verify_result_page
+from verifier.apis import verify_page, verify_result_page
 
 urlpatterns = [
     path("healthz", health.HealthzApi.as_view(), name="healthz"),
     path("readyz", health.ReadyzApi.as_view(), name="readyz"),
     path("v1/", include("accounts.urls")),
     path("v1/", include("generation.urls")),
+    path("v1/", include("webhooks.urls")),
     path("v1/", include("moderation.urls")),
-    path("v1/", include("provenance.urls")),
+    path("v1/", include("verifier.urls")),
     path("verify", verify_page, name="verify-page"),
     path("verify/results/<slug:ticket>", verify_result_page, name="verify-result-page"),
     path("revoke/<str:token>", revoke_page, name="revoke"),
@@ -30,7 +31,7 @@ urlpatterns = [
     else []
 )
 
-handler400 = "accounts.errors.handler400"
-handler403 = "accounts.errors.handler403"
-handler404 = "accounts.errors.handler404"
-handler500 = "accounts.errors.handler500"
+handler400 = "core.errors.handler400"
+handler403 = "core.errors.handler403"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"

@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import audit, logins, selectors, services
-from accounts.errors import DomainError, NotFound
 from accounts.export import export_response
 from accounts.middleware import client_ip
 from accounts.models import PartnerStatus
@@ -38,12 +37,14 @@ from console.forms import (
     VerifyUploadForm,
 )
 from console.usage import bar_chart, usage
+from core.errors import DomainError, NotFound
+from generation import review as generation_review
 from generation import selectors as generation_selectors
 from generation.models import Job, JobStatus
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
 from moderation.models import Consent, ConsentStatus
-from provenance.services import verify_upload
+from verifier.services import verify_upload
 
 View = Callable[..., HttpResponse]
 
@@ -140,8 +141,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Everything waiting for a reviewer: applications, consents and jobs."""
     context = {
         "applications": selectors.partner_list(status=PartnerStatus.APPLIED).order_by("created_at"),
-        "consents": moderation_selectors.review_queue(item_type="consent"),
-        "jobs": moderation_selectors.review_queue(item_type="job"),
+        "consents": generation_review.review_queue(item_type="consent"),
+        "jobs": generation_review.review_queue(item_type="job"),
     }
     return render(request, "console/queue.html", context)
 
@@ -291,7 +292,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         form = DecisionForm(request.POST)
         if form.is_valid():
             try:
-                moderation_services.job_review(
+                generation_review.job_review(
                     job_id=job.id, reviewer=request.user, approve=form.approve, comment=form.cleaned_data["comment"]
                 )
             except DomainError as exc:

@@ -1,4 +1,4 @@
-"""HTTP endpoints for generation jobs, uploads, usage, webhooks and signed video downloads."""
+"""HTTP endpoints for generation jobs, uploads, usage, signed video downloads and reviewers' job decisions."""
 
 from __future__ import annotations
 
@@ -15,24 +15,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import audit
-from accounts.apis import _partner, _valid
+from accounts.authentication import request_partner
 from accounts.models import Scope
-from accounts.pagination import Cursor
-from accounts.parsers import JSONParser  # bounded depth, objects only
-from accounts.permissions import PartnerScope
-from generation import downloads, idempotency, selectors, services, webhooks
+from accounts.permissions import IsReviewer, PartnerScope
+from core.api import valid
+from core.pagination import Cursor
+from core.parsers import JSONParser  # bounded depth, objects only
+from generation import downloads, idempotency, review, selectors, services
 from generation.serializers import (
-    DeliveryOut,
     JobCreateIn,
     JobFilterIn,
     JobOut,
+    QueueFilterIn,
+    QueueItemOut,
     UploadIn,
     UploadOut,
     UsageOut,
-    WebhookCreatedOut,
-    WebhookCreateIn,
-    WebhookOut,
 )
+from moderation.serializers import ReviewDecisionIn
 
 _IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, description="Same key + same body replays the first answer"
@@ -54,10 +54,10 @@ class GenerationListApi(APIView):
         tags=["generations"],
     )  # fmt: skip
     def get(self, request: Request) -> Response:
-        filters = _valid(JobFilterIn, request.query_params)
+        filters = valid(JobFilterIn, request.query_params)
         paginator = Cursor()
         page = paginator.paginate_queryset(
-            selectors.job_list(partner=_partner(request), filters=filters), request, view=self
+            selectors.job_list(partner=request_partner(request), filters=filters), request, view=self
         )
         return paginator.get_paginated_response(JobOut(page, many=True).data)
 
@@ -68,7 +68,7 @@ class GenerationListApi(APIView):
         tags=["generations"],
     )
     def post(self, request: Request) -> Response:
-        partner = _partner(request)
+        partner = request_partner(request)
 
         def create() -> Response:
             serializer = JobCreateIn(data=request.data)
@@ -94,7 +94,7 @@ class GenerationDetailApi(APIView):
 
     @extend_schema(responses=JobOut, tags=["generations"])
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(JobOut(selectors.job_get(partner=_partner(request), job_id=job_id)).data)
+        return Response(JobOut(selectors.job_get(partner=request_partner(request), job_id=job_id)).data)
 
 
 class GenerationCancelApi(APIView):
@@ -105,7 +105,7 @@ class GenerationCancelApi(APIView):
 
     @extend_schema(request=None, responses=JobOut, tags=["generations"])
     def post(self, request: Request, job_id: str) -> Response:
-        job = selectors.job_get(partner=_partner(request), job_id=job_id)
+        job = selectors.job_get(partner=request_partner(request), job_id=job_id)
         return Response(JobOut(services.job_cancel(job=job)).data)
 
 
@@ -117,7 +117,7 @@ class GenerationVideoApi(APIView):
 
     @extend_schema(responses={302: OpenApiResponse(description="Location: a signed URL")}, tags=["generations"])
     def get(self, request: Request, job_id: str) -> HttpResponseRedirect:
-        job = selectors.job_get(partner=_partner(request), job_id=job_id)
+        job = selectors.job_get(partner=request_partner(request), job_id=job_id)
         downloads.ensure_downloadable(job)
         audit.record("job.video_link_issued", target=job, partner_id=job.partner_id)
         return HttpResponseRedirect(downloads.storage_url(job) or downloads.signed_path(job))
@@ -148,8 +148,8 @@ class UploadApi(APIView):
 
     @extend_schema(request={"multipart/form-data": UploadIn}, responses={201: UploadOut}, tags=["generations"])
     def post(self, request: Request) -> Response:
-        data = _valid(UploadIn, request.data)
-        upload = services.upload_create(partner=_partner(request), kind=data["kind"], fileobj=data["file"])
+        data = valid(UploadIn, request.data)
+        upload = services.upload_create(partner=request_partner(request), kind=data["kind"], fileobj=data["file"])
         return Response(UploadOut(upload).data, status=201)
 
 
@@ -161,66 +161,33 @@ class UsageApi(APIView):
 
     @extend_schema(responses=UsageOut, tags=["generations"])
     def get(self, request: Request) -> Response:
-        usage = selectors.usage_get(partner=_partner(request))
+        usage = selectors.usage_get(partner=request_partner(request))
         body: dict[str, Any] = {**usage.__dict__, "video_seconds_remaining": usage.video_seconds_remaining}
         return Response(UsageOut(body).data)
 
 
-class WebhookListApi(APIView):
-    permission_classes = [PartnerScope]
-    required_scope = Scope.WEBHOOKS
+# --- Reviewer: the review queue and decisions on jobs -----------------------------------------------------
 
-    @extend_schema(responses=WebhookOut(many=True), tags=["webhooks"])
+
+class ReviewQueueApi(APIView):
+    """Consents and jobs waiting for a reviewer, with their reports and evidence links."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(parameters=[OpenApiParameter("type", str, enum=["consent", "job"])],
+                   responses=QueueItemOut(many=True), tags=["review"])  # fmt: skip
     def get(self, request: Request) -> Response:
-        paginator = Cursor()
-        page = paginator.paginate_queryset(selectors.webhook_list(partner=_partner(request)), request, view=self)
-        return paginator.get_paginated_response(WebhookOut(page, many=True).data)
-
-    @extend_schema(request=WebhookCreateIn, responses={201: WebhookCreatedOut}, tags=["webhooks"])
-    def post(self, request: Request) -> Response:
-        data = _valid(WebhookCreateIn, request.data)
-        endpoint, secret = webhooks.endpoint_create(
-            partner=_partner(request), url=data["url"], description=data["description"]
-        )
-        return Response(WebhookCreatedOut({**WebhookOut(endpoint).data, "secret": secret}).data, status=201)
+        filters = valid(QueueFilterIn, request.query_params)
+        items = review.review_queue(item_type=filters.get("type"))
+        return Response({"results": QueueItemOut(items, many=True).data})
 
 
-class WebhookDetailApi(APIView):
-    permission_classes = [PartnerScope]
-    required_scope = Scope.WEBHOOKS
+class ReviewJobDecideApi(APIView):
+    permission_classes = [IsReviewer]
 
-    @extend_schema(responses=WebhookOut, tags=["webhooks"])
-    def get(self, request: Request, endpoint_id: str) -> Response:
-        return Response(WebhookOut(selectors.webhook_get(partner=_partner(request), endpoint_id=endpoint_id)).data)
-
-    @extend_schema(responses=WebhookOut, tags=["webhooks"])
-    def delete(self, request: Request, endpoint_id: str) -> Response:
-        endpoint = selectors.webhook_get(partner=_partner(request), endpoint_id=endpoint_id)
-        return Response(WebhookOut(webhooks.endpoint_disable(endpoint=endpoint)).data)
-
-
-class WebhookRotateApi(APIView):
-    """Give the endpoint a new signing secret, shown once in the response (no request body)."""
-
-    permission_classes = [PartnerScope]
-    required_scope = Scope.WEBHOOKS
-
-    @extend_schema(request=None, responses=WebhookCreatedOut, tags=["webhooks"])
-    def post(self, request: Request, endpoint_id: str) -> Response:
-        endpoint = selectors.webhook_get(partner=_partner(request), endpoint_id=endpoint_id)
-        secret = webhooks.endpoint_rotate_secret(endpoint=endpoint)
-        return Response(WebhookCreatedOut({**WebhookOut(endpoint).data, "secret": secret}).data)
-
-
-class WebhookDeliveriesApi(APIView):
-    """The endpoint's delivery log, newest first."""
-
-    permission_classes = [PartnerScope]
-    required_scope = Scope.WEBHOOKS
-
-    @extend_schema(responses=DeliveryOut(many=True), tags=["webhooks"])
-    def get(self, request: Request, endpoint_id: str) -> Response:
-        endpoint = selectors.webhook_get(partner=_partner(request), endpoint_id=endpoint_id)
-        paginator = Cursor()
-        page = paginator.paginate_queryset(selectors.delivery_list(endpoint=endpoint), request, view=self)
-        return paginator.get_paginated_response(DeliveryOut(page, many=True).data)
+    @extend_schema(request=ReviewDecisionIn, responses={200: OpenApiTypes.OBJECT}, tags=["review"])
+    def post(self, request: Request, job_id: str) -> Response:
+        data = valid(ReviewDecisionIn, request.data)
+        status = review.job_review(job_id=job_id, reviewer=request.user, approve=data["decision"] == "approve",
+                                     comment=data["comment"])  # fmt: skip
+        return Response({"id": job_id, "status": status})

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
 
-from accounts.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
 from generation.models import Job, JobStatus
 
 _SALT = "talkgate.generation.video"

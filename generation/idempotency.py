@@ -18,8 +18,8 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.errors import Conflict, DomainError, error_body
 from accounts.models import Partner
+from core.errors import Conflict, DomainError, error_body
 from generation.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"

@@ -1,4 +1,4 @@
-"""Generation jobs, uploads, idempotency records, webhook endpoints and their deliveries."""
+"""Generation jobs, uploads and idempotency records."""
 
 from __future__ import annotations
 
@@ -119,53 +119,3 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency {self.key}"
-
-
-class WebhookEndpoint(models.Model):
-    """A partner's URL that receives signed job events."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="webhooks")
-    url = models.URLField(max_length=2000)
-    description = models.CharField(max_length=200, blank=True)
-    # Kept in clear because signing needs it; shown to the partner once, rotatable.
-    secret = models.CharField(max_length=100)
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    disabled_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.url
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class WebhookDelivery(models.Model):
-    """One event for one endpoint; retried from this table with backoff until it succeeds or gives up."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    event_type = models.CharField(max_length=64)
-    payload = models.JSONField()
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(db_index=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.event_type} -> {self.endpoint_id} ({self.status})"

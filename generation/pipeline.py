@@ -22,9 +22,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts import audit
-from generation import enqueue, storage
+from core import enqueue, storage
 from generation.models import Job, JobStatus
-from generation.services import job_fail, job_transition
+from generation.services import RENDER_TASK, SCREEN_TASK, SIGN_TASK, job_fail, job_transition
 from moderation import screening
 from moderation.models import ConsentStatus
 
@@ -87,7 +87,7 @@ def _queue_after_approval(job: Job, *, expected: str, report: dict[str, Any]) ->
         if moved is None:
             transaction.set_rollback(True)
             return None
-        enqueue.after_commit(enqueue.RENDER, job.id)
+        enqueue.after_commit(RENDER_TASK, job.id)
         return JobStatus.QUEUED
 
 
@@ -272,7 +272,7 @@ def render_job(job_id: str) -> str | None:
         if Job.objects.filter(id=job_id, status=JobStatus.CANCELLED).exists():
             storage.delete(name)
         return None
-    enqueue.after_commit(enqueue.SIGN, job_id)
+    enqueue.after_commit(SIGN_TASK, job_id)
     return JobStatus.SIGNING
 
 
@@ -347,11 +347,11 @@ def _sign_output(job: Job, path: Path) -> dict[str, Any]:
 # --- Sweep ---------------------------------------------------------------------------------------------------
 
 _RESEND = {
-    JobStatus.RECEIVED: enqueue.SCREEN,
-    JobStatus.SCREENING: enqueue.SCREEN,
-    JobStatus.QUEUED: enqueue.RENDER,
-    JobStatus.RENDERING: enqueue.RENDER,
-    JobStatus.SIGNING: enqueue.SIGN,
+    JobStatus.RECEIVED: SCREEN_TASK,
+    JobStatus.SCREENING: SCREEN_TASK,
+    JobStatus.QUEUED: RENDER_TASK,
+    JobStatus.RENDERING: RENDER_TASK,
+    JobStatus.SIGNING: SIGN_TASK,
 }
 
 

@@ -1,4 +1,4 @@
-"""Reads for jobs, usage, uploads and webhooks, always scoped to one partner."""
+"""Reads for jobs, usage and uploads, always scoped to one partner."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.errors import NotFound
 from accounts.models import Partner
-from generation.models import ACTIVE_STATUSES, Job, JobStatus, WebhookDelivery, WebhookEndpoint
+from core.errors import NotFound
+from generation.models import ACTIVE_STATUSES, Job, JobStatus
 
 
 def job_list(*, partner: Partner, filters: dict[str, Any]) -> QuerySet[Job]:
@@ -46,21 +46,6 @@ def job_for_review(*, job_id: object) -> Job:
     if job is None:
         raise NotFound("No such job.", code="job_not_found")
     return job
-
-
-def webhook_get(*, partner: Partner, endpoint_id: object) -> WebhookEndpoint:
-    endpoint = WebhookEndpoint.objects.filter(partner=partner, id=endpoint_id).first()
-    if endpoint is None:
-        raise NotFound("No such webhook endpoint.", code="webhook_not_found")
-    return endpoint
-
-
-def webhook_list(*, partner: Partner) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(partner=partner)
-
-
-def delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
-    return WebhookDelivery.objects.filter(endpoint=endpoint)
 
 
 # --- Usage: the one rule for "seconds used this month" (quota enforcement, /v1/usage and the console) -------------

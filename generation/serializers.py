@@ -1,4 +1,4 @@
-"""Validation and output shapes for jobs, uploads, webhooks and usage."""
+"""Validation and output shapes for jobs, uploads and usage."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.serializers import StrictSerializer
-from generation.models import JobStatus, Upload, WebhookDelivery, WebhookEndpoint
+from core.api import StrictSerializer
+from generation.models import Job, JobStatus, Upload
+from moderation.models import Consent, Subject
 
 OPTION_FIELDS = ("size", "fps", "gaze", "emotion", "head_distance", "motion", "seed", "transcript", "framing",
                  "face_index")  # fmt: skip
@@ -110,28 +111,57 @@ class UsageOut(serializers.Serializer):
     max_audio_seconds = serializers.IntegerField()
 
 
-class WebhookCreateIn(StrictSerializer):
-    url = serializers.URLField(max_length=2000)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+# --- The review queue (consents and jobs) ---
 
 
-class WebhookOut(serializers.ModelSerializer):
-    class Meta:
-        model = WebhookEndpoint
-        fields = ["id", "url", "description", "active", "created_at", "disabled_at"]
+class QueueFilterIn(StrictSerializer):
+    type = serializers.ChoiceField(choices=["consent", "job"], required=False)
 
 
-class WebhookCreatedOut(WebhookOut):
-    secret = serializers.CharField(help_text="Signing secret, shown once.")
-
-    class Meta(WebhookOut.Meta):
-        fields = [*WebhookOut.Meta.fields, "secret"]
+def _subject(subject: Subject) -> dict[str, str]:
+    return {"id": str(subject.id), "name": subject.display_name, "kind": subject.kind}
 
 
-class DeliveryOut(serializers.ModelSerializer):
-    job_id = serializers.UUIDField(allow_null=True)
+class QueueItemOut(serializers.Serializer):
+    type = serializers.CharField()
+    id = serializers.UUIDField()
+    partner_id = serializers.UUIDField()
+    partner = serializers.CharField()
+    subject = serializers.DictField()
+    reason_codes = serializers.ListField(child=serializers.CharField())
+    report = serializers.DictField()
+    links = serializers.DictField()
+    created_at = serializers.DateTimeField()
 
-    class Meta:
-        model = WebhookDelivery
-        fields = ["id", "job_id", "event_type", "status", "attempts", "next_attempt_at", "last_status_code",
-                  "last_error", "created_at", "delivered_at"]  # fmt: skip
+    @staticmethod
+    def for_consent(consent: Consent) -> dict[str, Any]:
+        evidence = consent.evidence.first()
+        return {
+            "type": "consent",
+            "id": consent.id,
+            "partner_id": consent.partner_id,
+            "partner": consent.partner.name,
+            "subject": _subject(consent.subject),
+            "reason_codes": consent.reason_codes,
+            "report": consent.verification_report,
+            "links": {
+                "decide": f"/v1/review/consents/{consent.id}/decide",
+                "evidence": f"/v1/review/consents/{consent.id}/evidence" if evidence else None,
+            },
+            "created_at": consent.created_at,
+        }
+
+    @staticmethod
+    def for_job(job: Job) -> dict[str, Any]:
+        subject = job.consent.subject if job.consent else None
+        return {
+            "type": "job",
+            "id": job.id,
+            "partner_id": job.partner_id,
+            "partner": job.partner.name,
+            "subject": _subject(subject) if subject else {},
+            "reason_codes": job.reason_codes,
+            "report": job.screening_report,
+            "links": {"decide": f"/v1/review/jobs/{job.id}/decide"},
+            "created_at": job.created_at,
+        }

@@ -12,17 +12,37 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
-from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Partner
-from generation import enqueue, inputs, selectors, storage, webhooks
+from core import enqueue, inputs, storage
+from core.errors import Conflict, DomainError, NotFound
+from generation import selectors
 from generation.models import ACTIVE_STATUSES, FINAL_STATUSES, Job, JobStatus, Upload
 from moderation.models import Consent
+from webhooks import services as webhooks
 
 logger = logging.getLogger(__name__)
+
+# The job's stages as tasks, sent by name (core.enqueue); the render task is routed to the gpu queue.
+SCREEN_TASK = "generation.tasks.screen_job"
+RENDER_TASK = "generation.tasks.render_job"
+SIGN_TASK = "generation.tasks.sign_job"
 
 
 class QuotaExceeded(DomainError):
     status = 429
+
+
+def _fan_out(job: Job, event_type: str) -> int:
+    """Tell the job's partner about a job state change (no inputs, no personal data)."""
+    data = {
+        "id": str(job.id),
+        "status": job.status,
+        "stage": job.stage,
+        "progress": job.progress,
+        "reason_codes": job.reason_codes,
+        "consent_id": str(job.consent_id) if job.consent_id else None,
+    }
+    return webhooks.notify(partner_id=job.partner_id, event_type=event_type, data=data, job_id=job.id)
 
 
 def new_watermark_id() -> str:
@@ -158,8 +178,8 @@ def job_create(
                 partner_id=partner.id,
                 payload={"consent_id": str(consent.id), "options": options, "audio_s": job.audio_duration_s},
             )
-            webhooks.fan_out(job, "job.received")
-            enqueue.after_commit(enqueue.SCREEN, job.id)
+            _fan_out(job, "job.received")
+            enqueue.after_commit(SCREEN_TASK, job.id)
     except Exception:
         for name in stored:
             storage.delete(name)
@@ -191,7 +211,7 @@ def job_transition(
             partner_id=job.partner_id,
             payload={"from": list(expected), "reason_codes": job.reason_codes, **(payload or {})},
         )
-        webhooks.fan_out(job, f"job.{new}")
+        _fan_out(job, f"job.{new}")
     return job
 
 

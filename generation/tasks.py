@@ -1,10 +1,10 @@
-"""Celery tasks of the cpu queue for generation: thin wrappers that take ids and call the pipeline."""
+"""Celery tasks for generation: thin wrappers that take ids and call the pipeline (render on gpu, the rest cpu)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from generation import idempotency, pipeline, services, webhooks
+from generation import idempotency, pipeline, services
 
 
 @shared_task(name="generation.tasks.screen_job")
@@ -13,22 +13,16 @@ def screen_job(job_id: str) -> str | None:
     return pipeline.screen_job(job_id)
 
 
+@shared_task(name="generation.tasks.render_job")
+def render_job(job_id: str) -> str | None:
+    """Render a queued job (idempotent: a redelivery takes the render over, a finished job is left alone)."""
+    return pipeline.render_job(job_id)
+
+
 @shared_task(name="generation.tasks.sign_job")
 def sign_job(job_id: str) -> str | None:
     """Sign a rendered job's output and finish it."""
     return pipeline.sign_job(job_id)
-
-
-@shared_task(name="generation.tasks.deliver_webhook")
-def deliver_webhook(delivery_id: str) -> str | None:
-    """Attempt one webhook delivery now (later attempts come from the table, via deliver_due_webhooks)."""
-    return webhooks.deliver(delivery_id)
-
-
-@shared_task(name="generation.tasks.deliver_due_webhooks")
-def deliver_due_webhooks() -> int:
-    """Retry deliveries whose backoff has passed (beat)."""
-    return webhooks.deliver_due()
 
 
 @shared_task(name="generation.tasks.sweep_stuck_jobs")

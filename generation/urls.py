@@ -10,8 +10,6 @@ urlpatterns = [
     path("media/videos/<str:token>", apis.SignedVideoApi.as_view(), name="signed-video"),
     path("uploads", apis.UploadApi.as_view(), name="upload"),
     path("usage", apis.UsageApi.as_view(), name="usage"),
-    path("webhooks", apis.WebhookListApi.as_view(), name="webhook-list"),
-    path("webhooks/<uuid:endpoint_id>", apis.WebhookDetailApi.as_view(), name="webhook-detail"),
-    path("webhooks/<uuid:endpoint_id>/rotate-secret", apis.WebhookRotateApi.as_view(), name="webhook-rotate"),
-    path("webhooks/<uuid:endpoint_id>/deliveries", apis.WebhookDeliveriesApi.as_view(), name="webhook-deliveries"),
+    path("review/queue", apis.ReviewQueueApi.as_view(), name="review-queue"),
+    path("review/jobs/<uuid:job_id>/decide", apis.ReviewJobDecideApi.as_view(), name="review-job"),
 ]

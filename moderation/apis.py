@@ -13,13 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.apis import _partner, _valid
-from accounts.errors import NotFound, throttled_response
+from accounts.authentication import request_partner
 from accounts.models import Scope
-from accounts.pagination import Cursor
-from accounts.parsers import JSONParser  # bounded depth, objects only
 from accounts.permissions import IsReviewer, PartnerScope
 from accounts.throttling import address_throttle_wait
+from core.api import valid
+from core.errors import NotFound, throttled_response
+from core.pagination import Cursor
+from core.parsers import JSONParser  # bounded depth, objects only
 from moderation import selectors, services
 from moderation.models import ConsentStatus
 from moderation.serializers import (
@@ -35,9 +36,6 @@ from moderation.serializers import (
     EvidenceOut,
     ProtectedPersonIn,
     ProtectedPersonOut,
-    QueueFilterIn,
-    QueueItemOut,
-    ReviewDecisionIn,
     RevokeConsentIn,
     SubjectCreateIn,
     SubjectOut,
@@ -66,14 +64,17 @@ class SubjectListApi(APIView):
     @extend_schema(responses=SubjectOut(many=True), tags=["consent"])
     def get(self, request: Request) -> Response:
         paginator = Cursor()
-        page = paginator.paginate_queryset(selectors.subject_list(partner=_partner(request)), request, view=self)
+        page = paginator.paginate_queryset(selectors.subject_list(partner=request_partner(request)), request, view=self)
         return paginator.get_paginated_response(SubjectOut(page, many=True).data)
 
     @extend_schema(request={"multipart/form-data": SubjectCreateIn}, responses={201: SubjectOut}, tags=["consent"])
     def post(self, request: Request) -> Response:
-        data = _valid(SubjectCreateIn, _multi(request, "photos"))
+        data = valid(SubjectCreateIn, _multi(request, "photos"))
         subject = services.subject_create(
-            partner=_partner(request), display_name=data["display_name"], kind=data["kind"], photos=data["photos"]
+            partner=request_partner(request),
+            display_name=data["display_name"],
+            kind=data["kind"],
+            photos=data["photos"],
         )
         return Response(SubjectOut(subject).data, status=201)
 
@@ -84,7 +85,7 @@ class SubjectDetailApi(APIView):
 
     @extend_schema(responses=SubjectOut, tags=["consent"])
     def get(self, request: Request, subject_id: str) -> Response:
-        return Response(SubjectOut(selectors.subject_get(partner=_partner(request), subject_id=subject_id)).data)
+        return Response(SubjectOut(selectors.subject_get(partner=request_partner(request), subject_id=subject_id)).data)
 
 
 class SubjectConsentCreateApi(APIView):
@@ -95,9 +96,9 @@ class SubjectConsentCreateApi(APIView):
 
     @extend_schema(request=ConsentCreateIn, responses={201: ConsentCreatedOut}, tags=["consent"])
     def post(self, request: Request, subject_id: str) -> Response:
-        partner = _partner(request)
+        partner = request_partner(request)
         subject = selectors.subject_get(partner=partner, subject_id=subject_id)  # 404 before any validation
-        data = _valid(ConsentCreateIn, request.data)
+        data = valid(ConsentCreateIn, request.data)
         consent, token = services.consent_create(partner=partner, subject=subject, **data)
         context = {"revocation_url": services.revocation_url(token)}
         return Response(ConsentCreatedOut(consent, context=context).data, status=201)
@@ -110,9 +111,9 @@ class ConsentListApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("subject_id", OpenApiTypes.UUID)],
                    responses=ConsentOut(many=True), tags=["consent"])  # fmt: skip
     def get(self, request: Request) -> Response:
-        filters = _valid(ConsentFilterIn, request.query_params)
+        filters = valid(ConsentFilterIn, request.query_params)
         paginator = Cursor()
-        qs = selectors.consent_list(partner=_partner(request), filters=filters)
+        qs = selectors.consent_list(partner=request_partner(request), filters=filters)
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(ConsentOut(page, many=True).data)
 
@@ -123,7 +124,7 @@ class ConsentDetailApi(APIView):
 
     @extend_schema(responses=ConsentOut, tags=["consent"])
     def get(self, request: Request, consent_id: str) -> Response:
-        return Response(ConsentOut(selectors.consent_get(partner=_partner(request), consent_id=consent_id)).data)
+        return Response(ConsentOut(selectors.consent_get(partner=request_partner(request), consent_id=consent_id)).data)
 
 
 class ConsentChallengeApi(APIView):
@@ -134,7 +135,7 @@ class ConsentChallengeApi(APIView):
 
     @extend_schema(request=None, responses=ConsentOut, tags=["consent"])
     def post(self, request: Request, consent_id: str) -> Response:
-        consent = selectors.consent_get(partner=_partner(request), consent_id=consent_id)
+        consent = selectors.consent_get(partner=request_partner(request), consent_id=consent_id)
         return Response(ConsentOut(services.consent_new_challenge(consent=consent)).data)
 
 
@@ -147,8 +148,8 @@ class ConsentEvidenceApi(APIView):
 
     @extend_schema(request={"multipart/form-data": EvidenceIn}, responses={202: EvidenceOut}, tags=["consent"])
     def post(self, request: Request, consent_id: str) -> Response:
-        consent = selectors.consent_get(partner=_partner(request), consent_id=consent_id)
-        data = _valid(EvidenceIn, request.data)
+        consent = selectors.consent_get(partner=request_partner(request), consent_id=consent_id)
+        data = valid(EvidenceIn, request.data)
         evidence = services.evidence_submit(consent=consent, fileobj=data["recording"])
         body = {"id": evidence.id, "consent_id": consent.id, "status": ConsentStatus.VERIFYING}
         return Response(EvidenceOut(body).data, status=202)
@@ -160,26 +161,13 @@ class ConsentRevokeApi(APIView):
 
     @extend_schema(request=RevokeConsentIn, responses=ConsentOut, tags=["consent"])
     def post(self, request: Request, consent_id: str) -> Response:
-        consent = selectors.consent_get(partner=_partner(request), consent_id=consent_id)
-        data = _valid(RevokeConsentIn, request.data)
+        consent = selectors.consent_get(partner=request_partner(request), consent_id=consent_id)
+        data = valid(RevokeConsentIn, request.data)
         revoked = services.consent_revoke(consent=consent, actor=f"key:{request.auth.id}", reason=data["reason"])
         return Response(ConsentOut(revoked).data)
 
 
 # --- Reviewer: queue, decisions, gallery, policy ----------------------------------------------------------------
-
-
-class ReviewQueueApi(APIView):
-    """Consents and jobs waiting for a reviewer, with their reports and evidence links."""
-
-    permission_classes = [IsReviewer]
-
-    @extend_schema(parameters=[OpenApiParameter("type", str, enum=["consent", "job"])],
-                   responses=QueueItemOut(many=True), tags=["review"])  # fmt: skip
-    def get(self, request: Request) -> Response:
-        filters = _valid(QueueFilterIn, request.query_params)
-        items = selectors.review_queue(item_type=filters.get("type"))
-        return Response({"results": QueueItemOut(items, many=True).data})
 
 
 class ReviewConsentDetailApi(APIView):
@@ -199,7 +187,7 @@ class ReviewConsentDecideApi(APIView):
 
     @extend_schema(request=ConsentDecisionIn, responses=ConsentReviewOut, tags=["review"])
     def post(self, request: Request, consent_id: str) -> Response:
-        data = _valid(ConsentDecisionIn, request.data)
+        data = valid(ConsentDecisionIn, request.data)
         person = None
         if data["protected_person_id"]:
             person = selectors.protected_person_get(person_id=data["protected_person_id"])
@@ -230,21 +218,10 @@ class ReviewConsentRevokeApi(APIView):
 
     @extend_schema(request=RevokeConsentIn, responses=ConsentReviewOut, tags=["review"])
     def post(self, request: Request, consent_id: str) -> Response:
-        data = _valid(RevokeConsentIn, request.data)
+        data = valid(RevokeConsentIn, request.data)
         consent = services.consent_revoke(consent=selectors.consent_for_review(consent_id=consent_id),
                                           actor=f"user:{request.user.pk}", reason=data["reason"])  # fmt: skip
         return Response(ConsentReviewOut(consent).data)
-
-
-class ReviewJobDecideApi(APIView):
-    permission_classes = [IsReviewer]
-
-    @extend_schema(request=ReviewDecisionIn, responses={200: OpenApiTypes.OBJECT}, tags=["review"])
-    def post(self, request: Request, job_id: str) -> Response:
-        data = _valid(ReviewDecisionIn, request.data)
-        status = services.job_review(job_id=job_id, reviewer=request.user, approve=data["decision"] == "approve",
-                                     comment=data["comment"])  # fmt: skip
-        return Response({"id": job_id, "status": status})
 
 
 class ProtectedPersonListApi(APIView):
@@ -258,7 +235,7 @@ class ProtectedPersonListApi(APIView):
     @extend_schema(request={"multipart/form-data": ProtectedPersonIn}, responses={201: ProtectedPersonOut},
                    tags=["review"])  # fmt: skip
     def post(self, request: Request) -> Response:
-        data = _valid(ProtectedPersonIn, _multi(request, "photos"))
+        data = valid(ProtectedPersonIn, _multi(request, "photos"))
         person = services.protected_person_create(name=data["name"], notes=data["notes"], photos=data["photos"],
                                                   reviewer=request.user)  # fmt: skip
         return Response(ProtectedPersonOut(person).data, status=201)
@@ -283,7 +260,7 @@ class BlockedPhraseListApi(APIView):
 
     @extend_schema(request=BlockedPhraseIn, responses={201: BlockedPhraseOut}, tags=["review"])
     def post(self, request: Request) -> Response:
-        data = _valid(BlockedPhraseIn, request.data)
+        data = valid(BlockedPhraseIn, request.data)
         item = services.blocked_phrase_add(phrase=data["phrase"], reviewer=request.user)
         return Response(BlockedPhraseOut(item).data, status=201)
 

@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from accounts.errors import DomainError
+from core.errors import DomainError
 
 
 def photo_array(data: bytes) -> np.ndarray:

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.errors import DomainError
-from generation import storage
+from core import storage
+from core.errors import DomainError
 from moderation import faces
 from moderation.models import BlockedPhrase, Consent, ConsentStatus, ProtectedPersonPhoto
 

@@ -1,4 +1,4 @@
-"""Reads for subjects, consents and the review queue."""
+"""Reads for subjects, consents (and those in review), protected persons and blocked phrases."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.errors import NotFound
 from accounts.models import Partner
+from core.errors import NotFound
 from moderation.models import BlockedPhrase, Consent, ConsentStatus, ProtectedPerson, ProtectedPersonPhoto, Subject
 
 
@@ -46,19 +46,13 @@ def consent_for_review(*, consent_id: object) -> Consent:
     return consent
 
 
-def review_queue(*, item_type: str | None) -> list[dict[str, Any]]:
-    """Consents and jobs waiting for a reviewer, oldest first."""
-    from generation.models import Job, JobStatus
-    from moderation.serializers import QueueItemOut
-
-    items: list[dict[str, Any]] = []
-    if item_type in (None, "consent"):
-        consents = Consent.objects.filter(status=ConsentStatus.NEEDS_REVIEW).select_related("subject", "partner")
-        items += [QueueItemOut.for_consent(c) for c in consents.order_by("created_at")[:200]]
-    if item_type in (None, "job"):
-        jobs = Job.objects.filter(status=JobStatus.NEEDS_REVIEW).select_related("partner", "consent__subject")
-        items += [QueueItemOut.for_job(j) for j in jobs.order_by("created_at")[:200]]
-    return sorted(items, key=lambda item: item["created_at"])
+def consents_in_review() -> QuerySet[Consent]:
+    """Consents waiting for a reviewer, oldest first."""
+    return (
+        Consent.objects.filter(status=ConsentStatus.NEEDS_REVIEW)
+        .select_related("subject", "partner")
+        .order_by("created_at")
+    )
 
 
 def protected_person_get(*, person_id: object) -> ProtectedPerson:

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import UseCase
-from accounts.serializers import StrictSerializer
+from core.api import StrictSerializer
 from moderation.models import BlockedPhrase, Consent, ConsentStatus, ProtectedPerson, Subject, SubjectKind
 
 
@@ -144,56 +144,3 @@ class BlockedPhraseOut(serializers.ModelSerializer):
     class Meta:
         model = BlockedPhrase
         fields = ["id", "phrase", "active", "created_at"]
-
-
-class QueueFilterIn(StrictSerializer):
-    type = serializers.ChoiceField(choices=["consent", "job"], required=False)
-
-
-def _subject(subject: Subject) -> dict[str, str]:
-    return {"id": str(subject.id), "name": subject.display_name, "kind": subject.kind}
-
-
-class QueueItemOut(serializers.Serializer):
-    type = serializers.CharField()
-    id = serializers.UUIDField()
-    partner_id = serializers.UUIDField()
-    partner = serializers.CharField()
-    subject = serializers.DictField()
-    reason_codes = serializers.ListField(child=serializers.CharField())
-    report = serializers.DictField()
-    links = serializers.DictField()
-    created_at = serializers.DateTimeField()
-
-    @staticmethod
-    def for_consent(consent: Consent) -> dict[str, Any]:
-        evidence = consent.evidence.first()
-        return {
-            "type": "consent",
-            "id": consent.id,
-            "partner_id": consent.partner_id,
-            "partner": consent.partner.name,
-            "subject": _subject(consent.subject),
-            "reason_codes": consent.reason_codes,
-            "report": consent.verification_report,
-            "links": {
-                "decide": f"/v1/review/consents/{consent.id}/decide",
-                "evidence": f"/v1/review/consents/{consent.id}/evidence" if evidence else None,
-            },
-            "created_at": consent.created_at,
-        }
-
-    @staticmethod
-    def for_job(job: Any) -> dict[str, Any]:
-        subject = job.consent.subject if job.consent else None
-        return {
-            "type": "job",
-            "id": job.id,
-            "partner_id": job.partner_id,
-            "partner": job.partner.name,
-            "subject": _subject(subject) if subject else {},
-            "reason_codes": job.reason_codes,
-            "report": job.screening_report,
-            "links": {"decide": f"/v1/review/jobs/{job.id}/decide"},
-            "created_at": job.created_at,
-        }

@@ -11,7 +11,6 @@ urlpatterns = [
     path("consents/<uuid:consent_id>/challenge", apis.ConsentChallengeApi.as_view(), name="consent-challenge"),
     path("consents/<uuid:consent_id>/evidence", apis.ConsentEvidenceApi.as_view(), name="consent-evidence"),
     path("consents/<uuid:consent_id>/revoke", apis.ConsentRevokeApi.as_view(), name="consent-revoke"),
-    path("review/queue", apis.ReviewQueueApi.as_view(), name="review-queue"),
     path("review/consents/<uuid:consent_id>", apis.ReviewConsentDetailApi.as_view(), name="review-consent-detail"),
     path("review/consents/<uuid:consent_id>/decide", apis.ReviewConsentDecideApi.as_view(), name="review-consent"),
     path(
@@ -22,7 +21,6 @@ urlpatterns = [
     path(
         "review/consents/<uuid:consent_id>/revoke", apis.ReviewConsentRevokeApi.as_view(), name="review-consent-revoke"
     ),
-    path("review/jobs/<uuid:job_id>/decide", apis.ReviewJobDecideApi.as_view(), name="review-job"),
     path("review/protected-persons", apis.ProtectedPersonListApi.as_view(), name="protected-list"),
     path("review/protected-persons/<uuid:person_id>", apis.ProtectedPersonDetailApi.as_view(), name="protected-detail"),
     path("review/blocked-phrases", apis.BlockedPhraseListApi.as_view(), name="phrase-list"),

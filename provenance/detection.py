@@ -14,8 +14,8 @@ from typing import Any
 import av
 from django.conf import settings
 
-from accounts.errors import DomainError
-from generation import inputs
+from core import inputs
+from core.errors import DomainError
 from provenance import credentials, signing
 
 logger = logging.getLogger(__name__)

@@ -133,7 +133,7 @@ ENGINE_FIXTURES = FIXTURES / "engine"
 @functools.cache
 def reference_embedding(name: str = "grace_hopper.jpg") -> list[float]:
     """The face embedding of a fixture photo, computed once per test session."""
-    from generation.inputs import check_photo
+    from core.inputs import check_photo
     from moderation import faces
 
     # The astronaut portrait has a second, tiny "face" on a patch: take the largest.

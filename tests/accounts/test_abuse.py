@@ -227,7 +227,7 @@ def test_a_413_with_a_wrong_key_stays_anonymous(db: None) -> None:
 
 
 def test_reviewer_names_are_unique_in_their_normal_form(db: None) -> None:
-    from accounts.errors import Conflict
+    from core.errors import Conflict
 
     reviewer_create(username="rita", email="r@x.example", password=None, role=Role.REVIEWER)
     for look_alike in ("Rita", "\uff52ita"):

@@ -9,8 +9,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts import services
-from accounts.errors import Forbidden
 from accounts.models import ApiKey, AuditEntry, PartnerStatus, Scope
+from core.errors import Forbidden
 from tests.conftest import PartnerActor, bearer_client, make_actor
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from accounts import services
-from accounts.errors import DomainError
 from accounts.models import AuditEntry, Partner, PartnerStatus
+from core.errors import DomainError
 from tests.conftest import PartnerActor, ReviewerActor, bearer_client, make_partner
 
 pytestmark = pytest.mark.django_db

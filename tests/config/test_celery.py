@@ -1,4 +1,4 @@
-"""The Celery app: two queues, JSON only, late acks, time limits, routing by module."""
+"""The Celery app: two queues, JSON only, late acks, time limits, the render routed to the gpu queue."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ def _queue_for(task_name: str) -> str:
     return route["queue"].name
 
 
-def test_gpu_worker_tasks_go_to_the_gpu_queue_and_the_rest_to_cpu() -> None:
-    assert _queue_for("gpu_worker.tasks.render") == "gpu"
-    assert _queue_for("generation.tasks.sign") == "cpu"
+def test_the_render_goes_to_the_gpu_queue_and_the_rest_to_cpu() -> None:
+    assert _queue_for("generation.tasks.render_job") == "gpu"
+    assert _queue_for("generation.tasks.sign_job") == "cpu"
+    assert _queue_for("webhooks.tasks.deliver_webhook") == "cpu"
     assert _queue_for("accounts.tasks.audit_verify_chain") == "cpu"
 
 

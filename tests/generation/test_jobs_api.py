@@ -180,7 +180,7 @@ def test_video_is_409_until_the_job_succeeds(alice: PartnerActor) -> None:
 def test_signed_video_link_serves_the_file_and_expires(alice: PartnerActor, media_root, settings) -> None:  # type: ignore[no-untyped-def]
     job_id = post_job(alice).json()["id"]
     job = Job.objects.get(id=job_id)
-    from generation import storage
+    from core import storage
 
     name = storage.save_bytes(storage.output_name(alice.partner.id, job.id), b"\x00\x00\x00\x18ftypmp42 fake")
     Job.objects.filter(id=job_id).update(status=JobStatus.SUCCEEDED, output=name)

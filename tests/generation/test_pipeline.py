@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import AuditEntry
-from generation import pipeline, services, storage
+from core import storage
+from generation import pipeline, services
 from generation.models import Job, JobStatus
 from moderation.models import Consent, ConsentStatus
 from tests.conftest import PartnerActor, make_consent, tiny_mp4

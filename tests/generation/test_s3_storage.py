@@ -9,7 +9,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from generation import storage
+from core import storage
 from generation.models import Job, JobStatus
 from tests.conftest import PartnerActor
 from tests.generation.conftest import post_job

@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import AuditEntry
-from generation import pipeline, storage
+from core import storage
+from generation import pipeline
 from generation.models import Job, JobStatus
 from moderation.models import Consent, ConsentStatus
 from tests.conftest import PartnerActor, ReviewerActor, make_consent, photo_bytes, speech_bytes

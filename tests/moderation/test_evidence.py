@@ -17,7 +17,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import AuditEntry
-from generation.models import WebhookDelivery, WebhookEndpoint
 from moderation import services
 from moderation.models import Consent, ConsentEvidence, ConsentStatus, FingerprintKey
 from tests.conftest import PartnerActor, tiny_mp4
@@ -29,6 +28,7 @@ from tests.moderation.verification.conftest import (
     write_still_video,
     write_video,
 )
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -165,8 +165,8 @@ def test_a_blocked_phrase_in_the_job_audio_sends_the_job_to_review(
 def test_consent_decisions_reach_the_partners_webhooks(alice: PartnerActor, reviewer: ReviewerActor, settings) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from generation import webhooks
-    from tests.generation.receiver import webhook_receiver
+    from tests.webhooks.receiver import webhook_receiver
+    from webhooks import services as webhooks
 
     settings.TALKGATE_WEBHOOK_ALLOW_PRIVATE = settings.TALKGATE_WEBHOOK_ALLOW_HTTP = True
     with webhook_receiver() as receiver:

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts import services
-from accounts.errors import DomainError
 from accounts.models import Role, Scope
+from core.errors import DomainError
 
 
 class Command(BaseCommand):

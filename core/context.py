@@ -1,0 +1,39 @@
+"""The request context: what the request being served knows about itself (id, actor, partner, address)."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+
+@dataclass
+class RequestContext:
+    """What the current request knows about itself; authentication fills in the actor and partner."""
+
+    request_id: str
+    actor: str = "anonymous"
+    # What the client sent as X-Request-ID (kept apart: clients may reuse or forge ids).
+    client_request_id: str = ""
+    partner_id: UUID | None = None
+    client_ip: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("talkgate_request", default=None)
+
+
+def current_context() -> RequestContext | None:
+    """The context of the request being served, or None outside a request (tasks, commands)."""
+    return _current.get()
+
+
+def set_context(ctx: RequestContext | None) -> contextvars.Token[RequestContext | None]:
+    """Make ``ctx`` the current request's context; returns the token that undoes it."""
+    return _current.set(ctx)
+
+
+def reset_context(token: contextvars.Token[RequestContext | None]) -> None:
+    """Restore the context that was current before ``set_context``."""
+    _current.reset(token)

@@ -1,8 +1,0 @@
-from django.urls import path
-
-from provenance import apis
-
-urlpatterns = [
-    path("verify", apis.VerifyApi.as_view(), name="verify-api"),
-    path("verify/results/<slug:ticket>", apis.VerifyResultApi.as_view(), name="verify-result-api"),
-]

@@ -1,0 +1,1 @@
+"""Partners' webhook endpoints and signed, retried deliveries of events (jobs, consents) to them."""
