@@ -66,7 +66,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for seconds in (10, 60):
         clip = make_clip(seconds)
-        manifest = signing.manifest_for(job_id="bench", watermark_id="0" * 16, duration_s=seconds, engine_version="b",
+        manifest = signing.manifest_for(job_id="bench", watermark_id="0" * 16, duration_s=seconds,
+                                        engine_name="bench-engine", engine_version="b",
                                         policy_version="b", generator_version="bench")  # fmt: skip
         sign_ms, read_ms, state = [], [], ""
         for _ in range(args.repeat):

@@ -270,6 +270,8 @@ TALKGATE_C2PA_TRUST_ANCHORS = env_list("TALKGATE_C2PA_TRUST_ANCHORS", [str(TALKG
 TALKGATE_C2PA_TSA_URL = env_url("TALKGATE_C2PA_TSA_URL", None, schemes=["http", "https"])
 # RMS change of every output frame's R, G and B values (8-bit levels) at 512x512 and larger; smaller frames get
 # up to 1.65x more. 3.05 gives PSNR ~38.5 dB; stronger survives harsher copies (table in docs/watermark.md).
+# The engine the gpu workers render with, as "module:factory" (see gpu_worker/engines.py).
+TALKGATE_ENGINE = env_str("TALKGATE_ENGINE", "gpu_worker.engine:get_engine") or "gpu_worker.engine:get_engine"
 TALKGATE_WATERMARK_STRENGTH = env_float("TALKGATE_WATERMARK_STRENGTH", 3.05, minimum=1.5, maximum=8.0)
 TALKGATE_MAX_VERIFY_BYTES = env_int("TALKGATE_MAX_VERIFY_BYTES", 60 * 1024 * 1024, minimum=1024)
 TALKGATE_VERIFY_RATE = env_str("TALKGATE_VERIFY_RATE", "20/min")

@@ -76,6 +76,9 @@ class Job(models.Model):
     screening_report = models.JSONField(default=dict, blank=True)
     # Set when the job is created, so the render can embed it; unique so a detected id names one job.
     watermark_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # Which engine rendered the output (set by the render; also in the signed manifest).
+    engine_name = models.CharField(max_length=64, blank=True)
+    engine_version = models.CharField(max_length=32, blank=True)
     cancel_requested = models.BooleanField(default=False)
     # Whoever claimed the render last holds this; a runner that lost it stops at its next batch.
     render_lease = models.UUIDField(null=True, blank=True)

@@ -25,6 +25,8 @@ from accounts import audit
 from core import enqueue, storage
 from generation.models import Job, JobStatus
 from generation.services import RENDER_TASK, SCREEN_TASK, SIGN_TASK, job_fail, job_transition
+from gpu_worker.engine.errors import EngineCancelled, EngineError
+from gpu_worker.engine.options import RenderOptions
 from moderation import screening
 from moderation.models import ConsentStatus
 
@@ -173,24 +175,6 @@ def _claim_render(job_id: str) -> tuple[Job, uuid.UUID] | None:
     return job, lease
 
 
-def engine_options(options: dict[str, Any]) -> Any:
-    """The engine's RenderOptions from a job's stored options."""
-    from gpu_worker.engine import RenderOptions
-
-    return RenderOptions(
-        size=options.get("size", 512),
-        fps=options.get("fps", 25),
-        gaze=options.get("gaze", "front"),
-        emotion=options.get("emotion", "neutral"),
-        head_distance=options.get("head_distance", 1.0),
-        motion=options.get("motion", 1.0),
-        seed=options.get("seed", 0),
-        transcript=options.get("transcript") or None,
-        full_frame=options.get("framing", "crop") == "full_frame",
-        face_index=options.get("face_index"),
-    )
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -209,8 +193,9 @@ def render_job(job_id: str) -> str | None:
         job_fail(job_id=job_id, code="render_attempts_exhausted", message="too many render attempts",
                  expected=(JobStatus.RENDERING,))  # fmt: skip
         return JobStatus.FAILED
-    from gpu_worker import engine
+    from gpu_worker.engines import load_engine
 
+    engine = load_engine(settings.TALKGATE_ENGINE)
     watch = _RenderWatch(job_id, lease)
     with (
         storage.local_copy(job.photo) as photo,
@@ -224,7 +209,7 @@ def render_job(job_id: str) -> str | None:
                 str(photo),
                 str(audio),
                 str(out),
-                engine_options(job.options),
+                RenderOptions.from_api(job.options),
                 progress=watch.progress,
                 should_cancel=watch.should_cancel,
                 # The engine embeds the mark into every frame before the lossy encode; the job's id makes the
@@ -232,10 +217,10 @@ def render_job(job_id: str) -> str | None:
                 watermark_id=job.watermark_id,
                 watermark_strength=settings.TALKGATE_WATERMARK_STRENGTH,
             )
-        except engine.EngineCancelled:
+        except EngineCancelled:
             logger.info("render of %s stopped: cancelled or taken over", job_id)
             return None
-        except engine.EngineError as exc:
+        except EngineError as exc:
             moved = job_transition(
                 job_id=job_id,
                 expected=[JobStatus.RENDERING],
@@ -257,14 +242,20 @@ def render_job(job_id: str) -> str | None:
             "size_bytes": out.stat().st_size,
             "sha256": _sha256(out),
             "render_seconds": round(render_s, 2),
-            "engine_version": getattr(engine, "__version__", "0.1"),
             "attempt": job.attempts,
         }
     moved = job_transition(
         job_id=job_id,
         expected=[JobStatus.RENDERING],
         new=JobStatus.SIGNING,
-        fields={"output": name, "output_meta": meta, "progress": 95, "stage": "signing"},
+        fields={
+            "output": name,
+            "output_meta": meta,
+            "progress": 95,
+            "stage": "signing",
+            "engine_name": engine.name,
+            "engine_version": engine.version,
+        },
         where={"render_lease": lease},
     )
     if moved is None:
@@ -333,7 +324,8 @@ def _sign_output(job: Job, path: Path) -> dict[str, Any]:
         job_id=str(job.id),
         watermark_id=job.watermark_id or "",
         duration_s=float(job.output_meta.get("duration_s", job.audio_duration_s)),
-        engine_version=str(job.output_meta.get("engine_version", "unknown")),
+        engine_name=job.engine_name,
+        engine_version=job.engine_version,
         policy_version=screening.POLICY_VERSION,
         generator_version=settings.TALKGATE_VERSION,
     )

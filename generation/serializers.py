@@ -8,13 +8,40 @@ from rest_framework import serializers
 
 from core.api import StrictSerializer
 from generation.models import Job, JobStatus, Upload
+from gpu_worker.engine.options import OPTION_SPECS, OptionSpec
 from moderation.models import Consent, Subject
 
-OPTION_FIELDS = ("size", "fps", "gaze", "emotion", "head_distance", "motion", "seed", "transcript", "framing",
-                 "face_index")  # fmt: skip
+
+def _option_field(spec: OptionSpec) -> serializers.Field:
+    """The API field of one engine option, with the engine's own range, default and help."""
+    common: dict[str, Any] = {"help_text": spec.help}
+    if spec.multiple_of:
+        common["validators"] = [_multiple_of(spec)]
+    if spec.nullable:
+        common.update(required=False, allow_null=True, default=None)
+    else:
+        common["default"] = spec.default
+    if spec.choices is not None:
+        return serializers.ChoiceField(choices=list(spec.choices), **common)
+    if spec.kind is str:
+        return serializers.CharField(max_length=spec.max_length, required=False, allow_blank=True, **common)
+    field = serializers.IntegerField if spec.kind is int else serializers.FloatField
+    return field(min_value=spec.minimum, max_value=spec.maximum, **common)
 
 
-class JobCreateIn(StrictSerializer):
+def _multiple_of(spec: OptionSpec) -> Any:
+    def check(value: Any) -> None:
+        if value % spec.multiple_of:
+            raise serializers.ValidationError(f"{spec.name} must be a multiple of {spec.multiple_of}.")
+
+    return check
+
+
+# The engine's options as a base serializer: names, ranges and defaults come from gpu_worker/engine/options.py.
+EngineOptionsIn = type("EngineOptionsIn", (StrictSerializer,), {s.name: _option_field(s) for s in OPTION_SPECS})
+
+
+class JobCreateIn(EngineOptionsIn):  # type: ignore[misc, valid-type]
     """A job: inputs as files (multipart) or upload ids (JSON), the consent, and the engine's options."""
 
     consent_id = serializers.UUIDField()
@@ -22,21 +49,6 @@ class JobCreateIn(StrictSerializer):
     audio = serializers.FileField(required=False, allow_empty_file=False)
     photo_upload_id = serializers.UUIDField(required=False)
     audio_upload_id = serializers.UUIDField(required=False)
-    size = serializers.IntegerField(min_value=256, max_value=1024, default=512)
-    fps = serializers.IntegerField(min_value=10, max_value=60, default=25)
-    gaze = serializers.ChoiceField(choices=["front", "left", "right", "up"], default="front")
-    emotion = serializers.ChoiceField(choices=["neutral", "happy", "surprised", "angry"], default="neutral")
-    head_distance = serializers.FloatField(min_value=0.7, max_value=1.5, default=1.0)
-    motion = serializers.FloatField(min_value=0.0, max_value=2.0, default=1.0)
-    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
-    transcript = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
-    framing = serializers.ChoiceField(choices=["crop", "full_frame"], default="crop")
-    face_index = serializers.IntegerField(min_value=0, max_value=20, required=False, allow_null=True, default=None)
-
-    def validate_size(self, value: int) -> int:
-        if value % 16:
-            raise serializers.ValidationError("size must be a multiple of 16 (the H.264 macroblock).")
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         for kind in ("photo", "audio"):
@@ -48,7 +60,8 @@ class JobCreateIn(StrictSerializer):
         return attrs
 
     def options(self) -> dict[str, Any]:
-        return {name: self.validated_data[name] for name in OPTION_FIELDS}
+        """The engine options of the request, under the API's names (as the job stores them)."""
+        return {spec.name: self.validated_data[spec.name] for spec in OPTION_SPECS}
 
 
 class UploadIn(StrictSerializer):
@@ -72,6 +85,8 @@ class JobOut(serializers.Serializer):
     options = serializers.DictField()
     inputs = serializers.DictField(source="inputs_meta")
     output = serializers.SerializerMethodField()
+    engine_name = serializers.CharField(help_text="The engine that rendered the output (empty before the render).")
+    engine_version = serializers.CharField()
     attempts = serializers.IntegerField()
     error = serializers.CharField()
     created_at = serializers.DateTimeField()

@@ -19,8 +19,8 @@ GENERATED_SOURCE_TYPES = {TRAINED_ALGORITHMIC_MEDIA, "http://cv.iptc.org/newscod
                           "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia"}  # fmt: skip
 
 
-def manifest_for(*, job_id: str, watermark_id: str, duration_s: float, engine_version: str, policy_version: str,
-                 generator_version: str) -> dict[str, Any]:  # fmt: skip
+def manifest_for(*, job_id: str, watermark_id: str, duration_s: float, engine_name: str, engine_version: str,
+                 policy_version: str, generator_version: str) -> dict[str, Any]:  # fmt: skip
     """The manifest every output carries: AI-created, watermarked (soft binding), who made it, no training."""
     no = {"use": "notAllowed"}
     return {
@@ -30,13 +30,14 @@ def manifest_for(*, job_id: str, watermark_id: str, duration_s: float, engine_ve
         "assertions": [
             {"label": "c2pa.actions", "data": {"actions": [
                 {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
-                 "softwareAgent": {"name": "Talkgate engine", "version": engine_version}},
+                 "softwareAgent": {"name": engine_name, "version": engine_version}},
                 {"action": "c2pa.watermarked", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA},
             ]}},
             {"label": "c2pa.soft-binding", "data": {"alg": WATERMARK_ALG, "blocks": [
                 {"scope": {"timespan": {"start": 0, "end": math.ceil(duration_s)}}, "value": watermark_id},
             ]}},
-            {"label": SERVICE_ASSERTION, "data": {"job": job_id, "engine_version": engine_version,
+            {"label": SERVICE_ASSERTION, "data": {"job": job_id, "engine": engine_name,
+                                                  "engine_version": engine_version,
                                                   "policy_version": policy_version}},
             {"label": "c2pa.training-mining", "data": {"entries": {
                 "c2pa.ai_generative_training": no, "c2pa.ai_inference": no, "c2pa.ai_training": no,
@@ -81,6 +82,8 @@ class ManifestReport:
     ai_generated: bool = False
     watermark_id: str | None = None
     talkgate_job: str | None = None
+    # The engine that rendered it, as the manifest names it ("talkgate-warp 0.4.0").
+    engine: str | None = None
     assertions: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -101,6 +104,7 @@ def _summary(manifest: dict[str, Any], report: ManifestReport) -> None:
             report.watermark_id = blocks[0].get("value") if blocks else None
         elif label == SERVICE_ASSERTION:
             report.talkgate_job = data.get("job")
+            report.engine = " ".join(str(data[k]) for k in ("engine", "engine_version") if data.get(k)) or None
 
 
 def read_manifest(stream: IO[bytes], *, mime: str, trust_anchors_pem: str) -> ManifestReport:

@@ -8,7 +8,7 @@ import time
 
 from .engine import get_engine
 from .errors import EngineError
-from .options import EMOTIONS, GAZES, RenderOptions
+from .options import OPTION_SPECS, RenderOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,15 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("photo")
     ap.add_argument("audio")
     ap.add_argument("-o", "--output", required=True)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--fps", type=int, default=25)
-    ap.add_argument("--gaze", choices=GAZES, default="front")
-    ap.add_argument("--emotion", choices=EMOTIONS, default="neutral")
-    ap.add_argument("--head-distance", type=float, default=1.0)
-    ap.add_argument("--motion", type=float, default=1.0)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--transcript", default=None)
-    ap.add_argument("--face-index", type=int, default=None)
+    for spec in OPTION_SPECS:
+        if spec.name == "framing":
+            continue  # --crop / --full-frame below
+        flag = "--" + spec.name.replace("_", "-")
+        kind = None if spec.kind is str else spec.kind
+        ap.add_argument(flag, type=kind, choices=spec.choices, default=spec.default, help=spec.help)
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     frame = ap.add_mutually_exclusive_group()
     frame.add_argument("--crop", dest="full_frame", action="store_false", help="aligned square crop (default)")
@@ -37,18 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, render, print a one-line summary; exit 2 with the error code on refusal."""
     args = build_parser().parse_args(argv)
-    opts = RenderOptions(
-        size=args.size,
-        fps=args.fps,
-        gaze=args.gaze,
-        emotion=args.emotion,
-        head_distance=args.head_distance,
-        motion=args.motion,
-        seed=args.seed,
-        transcript=args.transcript,
-        full_frame=args.full_frame,
-        face_index=args.face_index,
-    )
+    chosen = {spec.name: getattr(args, spec.name) for spec in OPTION_SPECS if spec.name != "framing"}
+    opts = RenderOptions.from_api({**chosen, "framing": "full_frame" if args.full_frame else "crop"})
     t0 = time.perf_counter()
     try:
         engine = get_engine(args.device)
@@ -64,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     t2 = time.perf_counter()
     print(
         f"\n{args.output}: {result.width}x{result.height} {result.frame_count} frames @ {result.fps} fps, "
-        f"watermark id {result.watermark_id} (Talkgate's engine, no job), "
+        f"watermark id {result.watermark_id} ({engine.name} {engine.version}, no job), "
         f"{result.duration_s:.2f} s audio; models {t1 - t0:.1f} s, render {t2 - t1:.1f} s "
         f"(real-time factor {(t2 - t1) / max(result.duration_s, 1e-6):.2f})",
         file=sys.stderr,

@@ -16,6 +16,7 @@ import torch
 from provenance.watermark import Embedder, new_watermark_id
 from provenance.watermark.scheme import DEFAULT_STRENGTH as DEFAULT_WATERMARK_STRENGTH
 
+from . import NAME, VERSION
 from .audio import (
     SR,
     AudioFeatures,
@@ -75,7 +76,10 @@ def _default_device() -> torch.device:
 
 
 class Engine:
-    """Holds the models; one per process, reused across renders."""
+    """Holds the models; one per process, reused across renders (implements ``gpu_worker.engines``' interface)."""
+
+    name = NAME
+    version = VERSION
 
     def __init__(self, device: str | torch.device | None = None, cpu_threads: int | None = 1) -> None:
         self.device = torch.device(device) if device is not None else _default_device()

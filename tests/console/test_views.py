@@ -426,7 +426,8 @@ def test_verifying_a_signed_output_shows_its_job_partner_consent_and_trail(
     job = material.job
     Job.objects.filter(id=job.id).update(watermark_id="c0ffee00")
     audit.record("job.succeeded", target=job, partner_id=job.partner_id, actor="system")
-    manifest = signing.manifest_for(job_id=str(job.id), watermark_id="c0ffee00", duration_s=1.0, engine_version="t",
+    manifest = signing.manifest_for(job_id=str(job.id), watermark_id="c0ffee00", duration_s=1.0,
+                                    engine_name="test-engine", engine_version="t",
                                     policy_version="p", generator_version="0.1.0")  # fmt: skip
     signed = signing.sign_bytes(tiny_mp4(), mime="video/mp4", manifest=manifest, credentials=credentials.credentials())
     response = rita_client.post("/console/verify", {"file": SimpleUploadedFile("leak.mp4", signed, "video/mp4")})

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts.models import AuditEntry
 from generation import pipeline
 from generation.models import FINAL_STATUSES, Job, JobStatus
+from gpu_worker import engine as warp
 from tests.conftest import ENGINE_FIXTURES, PartnerActor, make_actor, make_consent
 from tests.e2e.conftest import running_worker, start_worker, stop_worker, wait_for
 from tests.generation.conftest import post_job
@@ -72,6 +73,7 @@ def test_a_job_goes_from_post_to_a_downloadable_mp4(alice: PartnerActor) -> None
     job = _job(job_id)
     assert job.status == JobStatus.SUCCEEDED, (job.reason_codes, job.error)
     assert job.progress == 100 and job.output_meta["width"] == 512
+    assert (job.engine_name, job.engine_version) == (warp.NAME, warp.VERSION)
     assert any(status == "rendering" for status, _ in seen)
     trail = list(AuditEntry.objects.filter(target_id=job_id, kind="event").values_list("event_type", flat=True))
     assert trail[:6] == ["job.created", "job.screening", "job.queued", "job.rendering", "job.signing", "job.succeeded"]
@@ -91,6 +93,7 @@ def test_a_job_goes_from_post_to_a_downloadable_mp4(alice: PartnerActor) -> None
     # The output verifies: a trusted manifest naming this job's watermark; the public sees no partner data.
     body = _verify(alice.client, "suspect.mp4", video)
     assert body["c2pa"]["state"] == "trusted" and body["c2pa"]["watermark_id"] == job.watermark_id
+    assert body["c2pa"]["engine"] == f"{warp.NAME} {warp.VERSION}"
     assert body["match"]["made_by_talkgate"] is True and body["match"]["consent"] == "valid"
     assert "partner" not in body["match"] and "audit_trail" not in body["match"]
     assert body["watermark"]["detected"] and body["watermark"]["watermark_id"] == job.watermark_id

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _manifest(watermark_id: str = "feedc0de") -> dict:
-    return signing.manifest_for(job_id="job-1", watermark_id=watermark_id, duration_s=1.0, engine_version="t",
+    return signing.manifest_for(job_id="job-1", watermark_id=watermark_id, duration_s=1.0,
+                                  engine_name="test-engine", engine_version="t",
                                 policy_version="p", generator_version="0.1.0")  # fmt: skip
 
 
