@@ -23,7 +23,7 @@ app.conf.update(
     # Tasks record their outcome in the database; nobody waits on Celery results.
     task_ignore_result=True,
     # A task is acknowledged only after it ran, so a worker killed mid-task hands it to another worker;
-    # that is why every task must be idempotent (ARCHITECTURE.md §2).
+    # that is why every task must be idempotent.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,

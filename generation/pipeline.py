@@ -1,7 +1,7 @@
 """The job pipeline's steps (screen, render, sign) and the sweep; Celery tasks are thin wrappers around these.
 
 Every step takes a job id, claims the job with a guarded update and returns early when the job has moved on,
-so a redelivered task is a no-op (ARCHITECTURE.md §2).
+so a redelivered task is a no-op (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 from .faces import DEFAULT_MATCH_DISTANCE, Face, FaceError, FaceModel, get_face_model, load_image, match_gallery
 from .fingerprint import index_keys, make_fingerprint, replay_scores
 from .media import MediaError, decode_audio, decode_recording
+from .report import NEEDS_REVIEW, REJECTED, VERIFIED, EvidenceReport, Thresholds
 from .speech import CHALLENGE_WORDS, check_spoken, find_phrases, new_challenge_phrase, transcribe, unknown_words
-from .verify import NEEDS_REVIEW, REJECTED, VERIFIED, EvidenceReport, Thresholds, verify_recording
+from .verify import verify_recording
 
 __all__ = [
     "CHALLENGE_WORDS",

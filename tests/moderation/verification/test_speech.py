@@ -14,8 +14,8 @@ from moderation.verification import (
     find_phrases,
     new_challenge_phrase,
 )
+from moderation.verification.report import band
 from moderation.verification.speech import _get_sphinx
-from moderation.verification.verify import band
 
 from .conftest import CHALLENGE, ENGINE, FACES, OTHER_CHALLENGE, STATEMENT
 
