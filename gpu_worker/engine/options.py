@@ -27,6 +27,7 @@ class OptionSpec:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
+    # The service's rule on top of the range (the engine itself rounds an odd size down to an even frame).
     multiple_of: int | None = None
     max_length: int | None = None
     nullable: bool = False
@@ -39,8 +40,6 @@ class OptionSpec:
             return f"{self.name} must be one of {', '.join(self.choices)}"
         if self.minimum is not None and self.maximum is not None and not self.minimum <= value <= self.maximum:
             return f"{self.name} must be within {self.minimum:g}..{self.maximum:g}"
-        if self.multiple_of and value % self.multiple_of:
-            return f"{self.name} must be a multiple of {self.multiple_of}"
         if self.max_length is not None and len(value) > self.max_length:
             return f"{self.name} must be at most {self.max_length} characters"
         return None
