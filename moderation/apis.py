@@ -26,6 +26,8 @@ from moderation.models import ConsentStatus
 from moderation.serializers import (
     BlockedPhraseIn,
     BlockedPhraseOut,
+    CaptureSessionCreatedOut,
+    CaptureSessionOut,
     ConsentCreatedOut,
     ConsentCreateIn,
     ConsentDecisionIn,
@@ -153,6 +155,31 @@ class ConsentEvidenceApi(APIView):
         evidence = services.evidence_submit(consent=consent, fileobj=data["recording"])
         body = {"id": evidence.id, "consent_id": consent.id, "status": ConsentStatus.VERIFYING}
         return Response(EvidenceOut(body).data, status=202)
+
+
+class ConsentCaptureSessionCreateApi(APIView):
+    """A single-use link (and its QR code) to the hosted page where the subject records live."""
+
+    permission_classes = [PartnerScope]
+    required_scope = Scope.CONSENT
+
+    @extend_schema(request=None, responses={201: CaptureSessionCreatedOut}, tags=["consent"])
+    def post(self, request: Request, consent_id: str) -> Response:
+        consent = selectors.consent_get(partner=request_partner(request), consent_id=consent_id)
+        session, token = services.capture_session_create(consent=consent)
+        url = services.capture_url(token)
+        context = {"capture_url": url, "qr": services.capture_qr(url)}
+        return Response(CaptureSessionCreatedOut(session, context=context).data, status=201)
+
+
+class CaptureSessionDetailApi(APIView):
+    permission_classes = [PartnerScope]
+    required_scope = Scope.READ
+
+    @extend_schema(responses=CaptureSessionOut, tags=["consent"])
+    def get(self, request: Request, session_id: str) -> Response:
+        session = selectors.capture_session_get(partner=request_partner(request), session_id=session_id)
+        return Response(CaptureSessionOut(services.capture_session_refresh(session=session)).data)
 
 
 class ConsentRevokeApi(APIView):
