@@ -30,6 +30,8 @@ from moderation.services.lifecycle import (
     consents_expire,
 )
 from moderation.services.live_capture import (
+    capture_chunk,
+    capture_finish,
     capture_qr,
     capture_session_by_token,
     capture_session_create,
@@ -37,6 +39,7 @@ from moderation.services.live_capture import (
     capture_session_refresh,
     capture_session_transition,
     capture_sessions_expire,
+    capture_start,
     capture_url,
 )
 from moderation.services.protection import (
@@ -60,6 +63,8 @@ __all__ = [
     "auto_verify_allowed",
     "blocked_phrase_add",
     "blocked_phrase_remove",
+    "capture_chunk",
+    "capture_finish",
     "capture_qr",
     "capture_session_by_token",
     "capture_session_create",
@@ -67,6 +72,7 @@ __all__ = [
     "capture_session_refresh",
     "capture_session_transition",
     "capture_sessions_expire",
+    "capture_start",
     "capture_url",
     "consent_by_revocation_token",
     "consent_create",

@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import io
+import random
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts import audit
-from core.errors import Conflict, DomainError
-from moderation.models import CaptureSession, CaptureStatus, Consent, ConsentStatus, SubjectKind
+from core import storage
+from core.errors import Conflict, DomainError, Forbidden
+from moderation.models import (
+    CaptureChunk,
+    CaptureSession,
+    CaptureStatus,
+    Consent,
+    ConsentStatus,
+    EvidenceSource,
+    SubjectKind,
+)
+from moderation.services.capture import STATEMENT
 from webhooks import services as webhooks
 
 # Statuses in which the link still leads somewhere; the rest are final.
@@ -159,3 +172,218 @@ def capture_sessions_expire(*, now: datetime | None = None) -> int:
     abandoned = recording & (Q(last_chunk_at__lte=stale) | Q(last_chunk_at__isnull=True, started_at__lte=stale))
     due = CaptureSession.objects.filter(status__in=ACTIVE_CAPTURE_STATUSES).filter(Q(expires_at__lte=now) | abandoned)
     return sum(_expire_if_due(session, now).status == CaptureStatus.EXPIRED for session in due)
+
+
+# --- The recording: start, chunks (with the prompts revealed as they arrive), finish ------------------------------
+
+# What the page shows for each movement; the statement's text is made when it is revealed (fresh words then).
+MOVEMENT_TEXT = {
+    "turn_left": "Turn your head to your left, then back.",
+    "turn_right": "Turn your head to your right, then back.",
+    "look_up": "Look up, then back.",
+}
+# Containers MediaRecorder writes in current browsers (Chrome, Firefox: WebM; Safari: MP4); codecs may follow.
+ALLOWED_MIME_TYPES = ("video/webm", "video/mp4", "video/x-matroska")
+
+
+def _schedule(rng: random.Random) -> list[dict[str, Any]]:
+    """The statement and two or three movements, in an order the server draws; nothing is revealed yet."""
+    movements = rng.sample(sorted(MOVEMENT_TEXT), rng.choice((2, 3)))
+    kinds = ["statement", *movements]
+    rng.shuffle(kinds)
+    windows = {"statement": settings.TALKGATE_CAPTURE_STATEMENT_WINDOW_S}
+    return [{"kind": k, "window_s": windows.get(k, settings.TALKGATE_CAPTURE_MOVE_WINDOW_S), "text": "",
+             "revealed_at": None, "deadline_at": None} for k in kinds]  # fmt: skip
+
+
+def _check_key(session: CaptureSession, upload_key: str | None) -> None:
+    expected = session.upload_key_hash
+    if not expected or not upload_key or not hmac.compare_digest(expected, _sha256(upload_key)):
+        raise Forbidden("This recording belongs to another browser.", code="capture_key_invalid")
+
+
+def _read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def _purge_chunks(session: CaptureSession) -> None:
+    for name in session.chunks.exclude(stored_as="").values_list("stored_as", flat=True):
+        storage.delete(name)
+
+
+def capture_start(*, session: CaptureSession, mime_type: str, user_agent: str = "",
+                  upload_key: str | None = None) -> tuple[CaptureSession, str]:  # fmt: skip
+    """Begin the recording (the link's one use) and hand this browser its upload key; or restart after a long drop.
+
+    A restart (the same browser, its connection lost for longer than TALKGATE_CAPTURE_RESUME_S) discards what was
+    recorded and draws new prompts and words: what was revealed before is spent.
+    """
+    if mime_type.split(";")[0].strip().lower() not in ALLOWED_MIME_TYPES or len(mime_type) > 100:
+        raise DomainError("Recordings are WebM or MP4 video.", code="unsupported_media_type", status=415)
+    key = secrets.token_urlsafe(32)
+    now = timezone.now()
+    fields = {"upload_key_hash": _sha256(key), "mime_type": mime_type, "prompts": _schedule(random.SystemRandom()),
+              "challenge_phrase": "", "started_at": now, "first_chunk_at": None, "last_chunk_at": None}  # fmt: skip
+    with transaction.atomic():
+        session = CaptureSession.objects.select_for_update().get(id=session.id)
+        if session.status == CaptureStatus.RECORDING and upload_key is not None:
+            _check_key(session, upload_key)
+            quiet = now - (session.last_chunk_at or session.started_at or now)
+            if quiet.total_seconds() <= settings.TALKGATE_CAPTURE_RESUME_S:
+                raise Conflict("The recording is still going: resume it.", code="capture_resumable")
+            if session.restarts >= settings.TALKGATE_CAPTURE_MAX_RESTARTS:
+                raise Conflict("This link was restarted too often; ask for a new one.", code="capture_restart_limit")
+            _purge_chunks(session)
+            moved = capture_session_transition(
+                session=session, expected=[CaptureStatus.RECORDING], new=CaptureStatus.RECORDING,
+                event="capture_session.restarted", actor="subject", where={"restarts": session.restarts},
+                fields={**fields, "restarts": session.restarts + 1},
+            )  # fmt: skip
+        else:
+            moved = capture_session_transition(
+                session=session, expected=[CaptureStatus.OPEN], new=CaptureStatus.RECORDING, actor="subject",
+                fields={**fields, "user_agent": user_agent[:300]}, payload={"mime_type": mime_type},
+            )  # fmt: skip
+    if not moved:
+        raise Conflict("This link was already used: each link records once.", code="capture_link_used")
+    return session, key
+
+
+def _advance(session: CaptureSession, chunks: int, now: datetime) -> bool:
+    """Reveal the next prompt when its time has come (after the lead-in, then as each window closes)."""
+    prompts = session.prompts
+    shown = [p for p in prompts if p["revealed_at"]]
+    if not shown:
+        lead = settings.TALKGATE_CAPTURE_LEAD_S
+        # The first seconds of video must have arrived: as many chunks (about a second each) and as much time.
+        if chunks < lead or (now - session.first_chunk_at).total_seconds() < lead - 1.0:  # type: ignore[operator]
+            return False
+    elif len(shown) == len(prompts) or now < datetime.fromisoformat(shown[-1]["deadline_at"]):
+        return False
+    prompt = prompts[len(shown)]
+    if prompt["kind"] == "statement":
+        from moderation.verification.speech import new_challenge_phrase
+
+        session.challenge_phrase = new_challenge_phrase()
+        prompt["text"] = STATEMENT.format(challenge=session.challenge_phrase)
+    else:
+        prompt["text"] = MOVEMENT_TEXT[prompt["kind"]]
+    prompt["revealed_at"] = now.isoformat()
+    prompt["deadline_at"] = (now + timedelta(seconds=prompt["window_s"])).isoformat()
+    return True
+
+
+def _prompt_view(session: CaptureSession, now: datetime) -> dict[str, Any]:
+    """What the page shows now: the current prompt (text, seconds left), or nothing; done once all have passed."""
+    prompts = session.prompts
+    shown = [p for p in prompts if p["revealed_at"]]
+    current = None
+    if shown:
+        left = (datetime.fromisoformat(shown[-1]["deadline_at"]) - now).total_seconds()
+        if left > 0:
+            current = {"index": len(shown), "of": len(prompts), "kind": shown[-1]["kind"], "text": shown[-1]["text"],
+                       "seconds_left": round(left, 1)}  # fmt: skip
+    done = len(shown) == len(prompts) and current is None
+    return {"prompt": current, "done": done}
+
+
+def capture_chunk(*, session: CaptureSession, upload_key: str | None, seq: int, data: bytes) -> dict[str, Any]:
+    """Store one chunk (about a second of video) with its arrival time by the server's clock; say what to show.
+
+    A chunk sent again after a dropped connection (same number, same bytes) is acknowledged once more; a gap, a
+    conflicting copy, a connection lost for longer than TALKGATE_CAPTURE_RESUME_S or any bound passed is refused.
+    """
+    if not data:
+        raise DomainError("An empty chunk.", code="chunk_empty")
+    if len(data) > settings.TALKGATE_CAPTURE_MAX_CHUNK_BYTES:
+        raise DomainError("The chunk is too large.", code="chunk_too_large", status=413)
+    if seq >= settings.TALKGATE_CAPTURE_MAX_CHUNKS:
+        raise DomainError("The recording has too many chunks.", code="capture_too_many_chunks", status=413)
+    digest = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        # One chunk at a time per session: the order, offsets and reveals are decided under this lock.
+        session = CaptureSession.objects.select_for_update().get(id=session.id)
+        _check_key(session, upload_key)
+        now = timezone.now()
+        if session.status != CaptureStatus.RECORDING:
+            raise Conflict(f"This capture is {session.status}.", code="capture_not_recording")
+        chunks = session.chunks.filter(attempt=session.restarts)
+        last = chunks.order_by("-seq").first()
+        if last is not None and seq == last.seq:
+            if last.sha256 != digest:
+                raise Conflict("Another chunk with this number arrived.", code="chunk_conflict")
+            return {"received": seq, "next_seq": seq + 1, **_prompt_view(session, now)}
+        expected = 0 if last is None else last.seq + 1
+        if seq != expected:
+            raise Conflict(f"Expected chunk {expected}.", code="chunk_out_of_order", details={"expected": expected})
+        if last is not None and (now - last.received_at).total_seconds() > settings.TALKGATE_CAPTURE_RESUME_S:
+            raise Conflict("The connection was lost for too long: restart the recording.", code="capture_interrupted")
+        if session.first_chunk_at and (now - session.first_chunk_at).total_seconds() > (
+            settings.TALKGATE_MAX_RECORDING_SECONDS
+        ):
+            raise DomainError("The recording is too long.", code="recording_too_long")
+        offset = 0 if last is None else last.offset + last.size
+        if offset + len(data) > settings.TALKGATE_MAX_RECORDING_BYTES:
+            raise DomainError("The recording is too large.", code="recording_too_large", status=413)
+        name = storage.save_bytes(storage.input_name(session.partner_id, f"capture-{session.id}",
+                                                     f"a{session.restarts}-{seq:05d}.part"), data)  # fmt: skip
+        CaptureChunk.objects.create(session=session, attempt=session.restarts, seq=seq, offset=offset, size=len(data),
+                                    sha256=digest, received_at=now, stored_as=name)  # fmt: skip
+        session.first_chunk_at = session.first_chunk_at or now
+        session.last_chunk_at = now
+        changed = ["first_chunk_at", "last_chunk_at", "updated_at"]
+        if _advance(session, seq + 1, now):
+            changed += ["prompts", "challenge_phrase"]
+        session.save(update_fields=changed)
+    return {"received": seq, "next_seq": seq + 1, **_prompt_view(session, now)}
+
+
+def capture_finish(*, session: CaptureSession, upload_key: str | None) -> CaptureSession:
+    """Assemble the chunks into the recording and hand it to verification as live evidence (the consent's one try)."""
+    from moderation.services.evidence import evidence_submit
+
+    with transaction.atomic():
+        session = CaptureSession.objects.select_for_update().get(id=session.id)
+        _check_key(session, upload_key)
+        if session.status != CaptureStatus.RECORDING:
+            raise Conflict(f"This capture is {session.status}.", code="capture_not_recording")
+        now = timezone.now()
+        view = _prompt_view(session, now)
+        if not view["done"]:
+            raise Conflict("Every prompt must be shown and its time run out first.", code="capture_incomplete")
+        parts = list(session.chunks.filter(attempt=session.restarts).order_by("seq"))
+        data = b"".join(_read(p.stored_as) for p in parts)
+        try:
+            with transaction.atomic():
+                evidence = evidence_submit(consent=session.consent, fileobj=io.BytesIO(data),
+                                           source=EvidenceSource.LIVE, challenge=session.challenge_phrase,
+                                           actor="subject")  # fmt: skip
+                capture_session_transition(session=session, expected=[CaptureStatus.RECORDING],
+                                           new=CaptureStatus.SUBMITTED, actor="subject",
+                                           fields={"evidence": evidence, "submitted_at": now},
+                                           payload={"evidence_id": str(evidence.id), "chunks": len(parts),
+                                                    "bytes": len(data)})  # fmt: skip
+        except DomainError as exc:
+            # A recording that cannot be taken (undecodable, too long, the consent moved on) ends this link.
+            capture_session_transition(session=session, expected=[CaptureStatus.RECORDING],
+                                       new=CaptureStatus.REJECTED, actor="subject",
+                                       fields={"reason_codes": [exc.code], "decided_at": now})  # fmt: skip
+            failure = exc
+        else:
+            failure = None
+        names = [p.stored_as for p in parts]
+        session.chunks.update(stored_as="")
+    for name in names:
+        storage.delete(name)
+    if failure is not None:
+        raise failure
+    return session
+
+
+def capture_session_decided(*, evidence_id: object, status: str, reasons: list[str]) -> None:
+    """The capture behind a verified recording ends as its consent did (verified, rejected or needs_review)."""
+    session = CaptureSession.objects.filter(evidence_id=evidence_id).first()
+    if session is not None:
+        capture_session_transition(session=session, expected=[CaptureStatus.SUBMITTED], new=status,
+                                   fields={"reason_codes": reasons, "decided_at": timezone.now()})  # fmt: skip
