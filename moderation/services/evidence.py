@@ -24,7 +24,7 @@ from moderation.models import (
 )
 from moderation.services.capture import STATEMENT_LEAD
 from moderation.services.lifecycle import consent_transition
-from moderation.services.live_capture import capture_session_decided
+from moderation.services.live_capture import capture_session_decided, capture_timeline
 
 VERIFY_EVIDENCE = "moderation.tasks.verify_evidence"
 
@@ -138,6 +138,15 @@ def _replay_lookup(exclude_id: object) -> Any:
     return lookup
 
 
+def _thresholds() -> Any:
+    """The library's bands, with the live capture's settings."""
+    from moderation.verification import Thresholds
+
+    return Thresholds(min_yaw_deg=settings.TALKGATE_CAPTURE_MIN_YAW_DEG,
+                      min_pitch_deg=settings.TALKGATE_CAPTURE_MIN_PITCH_DEG,
+                      max_stream_lag_s=settings.TALKGATE_CAPTURE_MAX_LAG_S)  # fmt: skip
+
+
 def auto_verify_allowed(partner: Partner) -> bool:
     """Whether a consent of this partner may become verified without a reviewer (both switches on)."""
     return settings.TALKGATE_CONSENT_AUTO_VERIFY and partner.consent_auto_verify
@@ -189,6 +198,8 @@ def evidence_verify(*, evidence_id: object) -> str | None:
             challenge=evidence.challenge_phrase,
             replay_lookup=_replay_lookup(evidence.id),
             generated_media_check=_generated_media_check(),
+            thresholds=_thresholds(),
+            capture=capture_timeline(evidence_id=evidence.id) if evidence.source == EvidenceSource.LIVE else None,
         )
     body = report.as_dict()
     new_status, reasons = _outcome(consent, evidence, report.decision, list(report.reasons), report.checks)

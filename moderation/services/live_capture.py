@@ -387,3 +387,26 @@ def capture_session_decided(*, evidence_id: object, status: str, reasons: list[s
     if session is not None:
         capture_session_transition(session=session, expected=[CaptureStatus.SUBMITTED], new=status,
                                    fields={"reason_codes": reasons, "decided_at": timezone.now()})  # fmt: skip
+
+
+def capture_timeline(*, evidence_id: object) -> dict[str, Any] | None:
+    """A live recording's timeline for the checks: chunk offsets and prompt windows, seconds on the server's clock.
+
+    None for evidence without a capture session (its live checks cannot run, so it goes to a reviewer).
+    """
+    session = CaptureSession.objects.filter(evidence_id=evidence_id).first()
+    if session is None or session.first_chunk_at is None:
+        return None
+    epoch = session.first_chunk_at
+
+    def seconds(at: datetime | str) -> float:
+        at = datetime.fromisoformat(at) if isinstance(at, str) else at
+        return round((at - epoch).total_seconds(), 3)
+
+    chunks = session.chunks.filter(attempt=session.restarts).order_by("seq")
+    return {
+        "chunks": [{"seq": c.seq, "offset": c.offset, "size": c.size, "received_s": seconds(c.received_at)}
+                   for c in chunks],
+        "prompts": [{"kind": p["kind"], "revealed_s": seconds(p["revealed_at"]),
+                     "deadline_s": seconds(p["deadline_at"])} for p in session.prompts if p.get("revealed_at")],
+    }  # fmt: skip
