@@ -100,3 +100,8 @@ def capture_session_get(*, partner: Partner, session_id: object) -> CaptureSessi
     if session is None:
         raise NotFound("No such capture session.", code="capture_session_not_found")
     return session
+
+
+def capture_session_for_evidence(*, evidence_id: object) -> CaptureSession | None:
+    """The live capture a recording came from, with its chunks (None for an upload)."""
+    return CaptureSession.objects.filter(evidence_id=evidence_id).prefetch_related("chunks").first()
