@@ -151,3 +151,66 @@ def test_a_dropped_connection_resumes_where_it_stopped(
     seqs = list(CaptureChunk.objects.filter(session=session).values_list("seq", flat=True))
     assert seqs == list(range(len(seqs)))
     context.close()
+
+
+def write_y4m(video: Path, out: Path) -> Path:
+    """A video's frames as Y4M (4:2:0), the format Chromium's fake camera reads (and loops)."""
+    import av
+
+    with av.open(str(video)) as c, out.open("wb") as f:
+        stream = c.streams.video[0]
+        rate = stream.average_rate or 25
+        f.write(f"YUV4MPEG2 W{stream.width} H{stream.height} F{rate.numerator}:{rate.denominator} Ip A1:1 C420jpeg\n"
+                .encode())  # fmt: skip
+        for frame in c.decode(stream):
+            f.write(b"FRAME\n" + frame.reformat(format="yuv420p").to_ndarray().tobytes())
+    return out
+
+
+@pytest.fixture(scope="module")
+def deepfake_camera(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Chromium whose camera plays the engine's talking video of a photo, and whose microphone plays its speech.
+
+    The speech (espeak-ng) reads a statement and challenge written before any capture session existed: a recording
+    prepared in advance, shown to the page as if it were the camera.
+    """
+    from tests.moderation.verification.conftest import FACES, render_talking
+
+    folder = tmp_path_factory.mktemp("deepfake")
+    speech = FACES / "consent_tiger_orange_piano.wav"
+    fake = render_talking(FACES / "obama.jpg", speech, folder / "fake.mp4", size=256)
+    y4m = write_y4m(fake, folder / "fake.y4m")
+    yield from launch(playwright, [*FAKE_MEDIA, f"--use-file-for-fake-video-capture={y4m}",
+                                   f"--use-file-for-fake-audio-capture={speech}"])  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_talking_video_prepared_in_advance_is_rejected_for_its_timing(
+    alice: PartnerActor, live_server: Any, deepfake_camera: Any, settings
+) -> None:
+    from moderation import services
+    from moderation.models import ConsentStatus
+    from tests.moderation.test_evidence import _consent
+
+    settings.TALKGATE_CAPTURE_STATEMENT_WINDOW_S = 8.0
+    # Even where the policy lets a live capture through without a reviewer.
+    settings.TALKGATE_CONSENT_AUTO_VERIFY = True
+    alice.partner.consent_auto_verify = True
+    alice.partner.save(update_fields=["consent_auto_verify"])
+    body = open_link(alice, _consent(alice))
+    context = phone(deepfake_camera, live_server)
+    page = context.new_page()
+    page.goto(f"/capture/{token_of(body)}")
+    page.get_by_role("button", name="Start recording").click()
+    page.wait_for_selector("#prompt[data-kind=statement]", timeout=30_000)
+    shot(page, "capture-deepfake-statement")
+    assert wait_state(page, "sent") == "sent"
+    session = CaptureSession.objects.get(id=body["id"])
+    services.evidence_verify(evidence_id=session.evidence_id)  # what the cpu worker runs
+    session.refresh_from_db()
+    consent = session.consent
+    consent.refresh_from_db()
+    assert consent.status == ConsentStatus.REJECTED, consent.reason_codes
+    assert "timing_failed" in consent.reason_codes and "timing_failed" in session.reason_codes
+    assert session.status == CaptureStatus.REJECTED
+    context.close()
