@@ -68,9 +68,9 @@ def phone(browser: Any, live_server: Any) -> Any:
     return context
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, *, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def wait_state(page: Any, states: str, timeout_s: float = 40.0) -> str:
@@ -91,6 +91,8 @@ def test_a_subject_records_and_every_chunk_and_prompt_is_kept(
     page.get_by_role("button", name="Start recording").click()
     page.wait_for_selector("#prompt[data-kind]")
     shot(page, "capture-prompt")
+    page.wait_for_timeout(700)  # the page scrolls the prompt and preview into view
+    shot(page, "capture-phone", full_page=False)  # what a phone shows while recording (the README's picture)
     assert wait_state(page, "sent") == "sent"
     session = CaptureSession.objects.get(id=body["id"])
     assert session.status == CaptureStatus.SUBMITTED
@@ -144,7 +146,7 @@ def test_a_dropped_connection_resumes_where_it_stopped(
     shot(page, "capture-reconnecting")
     time.sleep(2.5)
     context.set_offline(False)
-    assert wait_state(page, "sent|failed") == "sent"
+    assert wait_state(page, "sent|failed") == "sent", page.locator("#message").inner_text()
     assert "reconnecting" in page.evaluate("window.__states")
     session = CaptureSession.objects.get(id=body["id"])
     assert session.status == CaptureStatus.SUBMITTED and session.restarts == 0
