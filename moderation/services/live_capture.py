@@ -120,17 +120,24 @@ def capture_session_create(*, consent: Consent) -> tuple[CaptureSession, str]:
 
 
 def _expire_if_due(session: CaptureSession, now: datetime) -> CaptureSession:
-    """Lazy expiry: a link past its time, or a recording abandoned past its longest length, ends as expired."""
+    """Lazy expiry: an unused link past its time, or a recording abandoned mid-way, ends as expired.
+
+    A recording that started before the link's time ran out may finish after it.
+    """
     abandoned = (
         session.status == CaptureStatus.RECORDING
         and session.started_at is not None
         and now - (session.last_chunk_at or session.started_at)
         > timedelta(seconds=settings.TALKGATE_CAPTURE_RESUME_S + settings.TALKGATE_MAX_RECORDING_SECONDS)
     )
-    if session.status in ACTIVE_CAPTURE_STATUSES and (session.expires_at <= now or abandoned):
+    if (session.status == CaptureStatus.OPEN and session.expires_at <= now) or abandoned:
         with transaction.atomic():
-            capture_session_transition(session=session, expected=[session.status], new=CaptureStatus.EXPIRED,
-                                       fields={"reason_codes": ["link_expired"]})  # fmt: skip
+            moved = capture_session_transition(
+                session=session, expected=[session.status], new=CaptureStatus.EXPIRED,
+                fields={"reason_codes": ["link_expired" if not abandoned else "recording_abandoned"]},
+            )  # fmt: skip
+        if moved:
+            _purge_chunks(session)
     return session
 
 
@@ -161,6 +168,7 @@ def capture_session_decline(*, session: CaptureSession) -> CaptureSession:
     if not moved:
         session.refresh_from_db()
         raise Conflict(f"This capture is {session.status}.", code="capture_not_active")
+    _purge_chunks(session)
     return session
 
 
@@ -170,7 +178,8 @@ def capture_sessions_expire(*, now: datetime | None = None) -> int:
     stale = now - timedelta(seconds=settings.TALKGATE_CAPTURE_RESUME_S + settings.TALKGATE_MAX_RECORDING_SECONDS)
     recording = Q(status=CaptureStatus.RECORDING)
     abandoned = recording & (Q(last_chunk_at__lte=stale) | Q(last_chunk_at__isnull=True, started_at__lte=stale))
-    due = CaptureSession.objects.filter(status__in=ACTIVE_CAPTURE_STATUSES).filter(Q(expires_at__lte=now) | abandoned)
+    unused = Q(status=CaptureStatus.OPEN, expires_at__lte=now)
+    due = CaptureSession.objects.filter(unused | abandoned)
     return sum(_expire_if_due(session, now).status == CaptureStatus.EXPIRED for session in due)
 
 
@@ -208,8 +217,11 @@ def _read(name: str) -> bytes:
 
 
 def _purge_chunks(session: CaptureSession) -> None:
-    for name in session.chunks.exclude(stored_as="").values_list("stored_as", flat=True):
+    """Delete the stored pieces of a recording that will not be assembled (their rows stay for the timeline)."""
+    pieces = session.chunks.exclude(stored_as="")
+    for name in pieces.values_list("stored_as", flat=True):
         storage.delete(name)
+    pieces.update(stored_as="")
 
 
 def capture_start(*, session: CaptureSession, mime_type: str, user_agent: str = "",
@@ -241,6 +253,9 @@ def capture_start(*, session: CaptureSession, mime_type: str, user_agent: str = 
                 fields={**fields, "restarts": session.restarts + 1},
             )  # fmt: skip
         else:
+            if session.status == CaptureStatus.OPEN and session.consent.status != ConsentStatus.PENDING:
+                # Revoked, expired or decided since the link was made: nothing may be recorded for it any more.
+                raise Conflict(f"The consent is {session.consent.status}.", code="consent_not_pending")
             moved = capture_session_transition(
                 session=session, expected=[CaptureStatus.OPEN], new=CaptureStatus.RECORDING, actor="subject",
                 fields={**fields, "user_agent": user_agent[:300]}, payload={"mime_type": mime_type},

@@ -216,3 +216,35 @@ def test_the_capture_ends_as_its_verification_decides_and_the_partner_hears_it(
     assert session.status == CaptureStatus.REJECTED and "no_face" in session.reason_codes
     hooks = WebhookDelivery.objects.filter(event_type__startswith="capture_session.").order_by("created_at")
     assert [h.payload["data"]["status"] for h in hooks] == ["recording", "submitted", "rejected"]
+
+
+def test_a_recording_begun_in_time_may_finish_after_the_link_expires(alice: PartnerActor, clock) -> None:  # type: ignore[no-untyped-def]
+    from moderation.models import CaptureSession
+
+    session, key = started(pending_consent(alice))
+    record(session, key, [b"a", b"b"], clock)
+    CaptureSession.objects.filter(id=session.id).update(expires_at=clock.now)
+    clock.tick(1)
+    assert services.capture_chunk(session=session, upload_key=key, seq=2, data=b"c")["received"] == 2
+    assert services.capture_sessions_expire(now=clock.now) == 0
+
+
+def test_an_abandoned_recording_expires_and_its_pieces_are_deleted(alice: PartnerActor, clock) -> None:  # type: ignore[no-untyped-def]
+    from django.core.files.storage import default_storage
+
+    session, key = started(pending_consent(alice))
+    record(session, key, [b"a", b"b"], clock)
+    names = list(CaptureChunk.objects.filter(session=session).values_list("stored_as", flat=True))
+    assert all(default_storage.exists(n) for n in names)
+    later = clock.tick(70)
+    assert services.capture_sessions_expire(now=later) == 1
+    session.refresh_from_db()
+    assert session.status == CaptureStatus.EXPIRED and session.reason_codes == ["recording_abandoned"]
+    assert not any(default_storage.exists(n) for n in names)
+
+
+def test_a_link_whose_consent_was_revoked_meanwhile_records_nothing(alice: PartnerActor) -> None:
+    consent = pending_consent(alice)
+    session, _ = services.capture_session_create(consent=consent)
+    services.consent_revoke(consent=consent, actor="subject", reason="changed my mind")
+    assert code_of(lambda: services.capture_start(session=session, mime_type="video/webm")) == "consent_not_pending"
