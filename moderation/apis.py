@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -237,7 +239,9 @@ class ReviewConsentEvidenceApi(APIView):
         if evidence is None:
             raise NotFound("This consent has no recording.", code="evidence_not_found")
         services.evidence_viewed(consent=consent, reviewer=request.user, what="recording")
-        return FileResponse(default_storage.open(evidence.recording, "rb"), content_type="video/mp4")
+        # Live captures are WebM from most browsers; players go by the type.
+        content_type = mimetypes.guess_type(evidence.recording)[0] or "video/mp4"
+        return FileResponse(default_storage.open(evidence.recording, "rb"), content_type=content_type)
 
 
 class ReviewConsentRevokeApi(APIView):

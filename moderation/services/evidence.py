@@ -60,11 +60,12 @@ def evidence_submit(
     source: str = EvidenceSource.UPLOAD,
     challenge: str | None = None,
     actor: str = "partner",
+    suffix: str = ".mp4",
 ) -> ConsentEvidence:
     """Store the subject's recording (single use of the challenge) and queue its automatic verification.
 
     ``challenge``: the words a live capture revealed while recording (its session bounds their time), instead of the
-    consent's own phrase, which the partner has seen.
+    consent's own phrase, which the partner has seen. ``suffix``: the stored file's extension (players go by it).
     """
     if consent.status != ConsentStatus.PENDING:
         raise Conflict(f"The consent is {consent.status}; evidence is taken only while pending.",
@@ -80,7 +81,7 @@ def evidence_submit(
     duration = _check_recording(data)
     evidence_id = uuid.uuid4()
     name = storage.save_bytes(
-        storage.input_name(consent.partner_id, f"consent-{consent.id}", f"evidence-{evidence_id}.mp4"), data
+        storage.input_name(consent.partner_id, f"consent-{consent.id}", f"evidence-{evidence_id}{suffix}"), data
     )
     try:
         with transaction.atomic():

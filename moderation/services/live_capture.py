@@ -371,9 +371,10 @@ def capture_finish(*, session: CaptureSession, upload_key: str | None) -> Captur
         data = b"".join(_read(p.stored_as) for p in parts)
         try:
             with transaction.atomic():
+                suffix = ".mp4" if session.mime_type.lower().startswith("video/mp4") else ".webm"
                 evidence = evidence_submit(consent=session.consent, fileobj=io.BytesIO(data),
                                            source=EvidenceSource.LIVE, challenge=session.challenge_phrase,
-                                           actor="subject")  # fmt: skip
+                                           actor="subject", suffix=suffix)  # fmt: skip
                 capture_session_transition(session=session, expected=[CaptureStatus.RECORDING],
                                            new=CaptureStatus.SUBMITTED, actor="subject",
                                            fields={"evidence": evidence, "submitted_at": now},

@@ -152,7 +152,7 @@ def test_finish_assembles_the_chunks_and_submits_them_as_live_evidence(alice: Pa
     assert session.status == CaptureStatus.SUBMITTED
     evidence = ConsentEvidence.objects.get(consent=consent)
     assert evidence.source == EvidenceSource.LIVE and evidence.challenge_phrase == session.challenge_phrase
-    assert evidence.size_bytes == len(webm)
+    assert evidence.size_bytes == len(webm) and evidence.recording.endswith(".webm"), "players go by the name"
     assert session.evidence_id == evidence.id
     consent.refresh_from_db()
     assert consent.status == ConsentStatus.VERIFYING
