@@ -29,10 +29,10 @@ new MutationObserver(() => {
 
 @pytest.fixture(autouse=True)
 def _short_windows(settings) -> None:  # type: ignore[no-untyped-def]
-    """Short prompt windows, so a whole capture takes about ten seconds."""
-    settings.TALKGATE_CAPTURE_LEAD_S = 2.0
-    settings.TALKGATE_CAPTURE_STATEMENT_WINDOW_S = 3.0
-    settings.TALKGATE_CAPTURE_MOVE_WINDOW_S = 2.0
+    """Short prompt windows, so a whole capture takes five to seven seconds."""
+    settings.TALKGATE_CAPTURE_LEAD_S = 1.0
+    settings.TALKGATE_CAPTURE_STATEMENT_WINDOW_S = 2.0
+    settings.TALKGATE_CAPTURE_MOVE_WINDOW_S = 1.5
     settings.TALKGATE_CONSENT_AUTO_VERIFY = False
 
 
@@ -194,7 +194,7 @@ def test_a_talking_video_prepared_in_advance_is_rejected_for_its_timing(
     from moderation.models import ConsentStatus
     from tests.moderation.test_evidence import _consent
 
-    settings.TALKGATE_CAPTURE_STATEMENT_WINDOW_S = 8.0
+    settings.TALKGATE_CAPTURE_LEAD_S = 2.0  # the fake camera's talking video is already speaking by then
     # Even where the policy lets a live capture through without a reviewer.
     settings.TALKGATE_CONSENT_AUTO_VERIFY = True
     alice.partner.consent_auto_verify = True

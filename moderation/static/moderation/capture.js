@@ -94,7 +94,8 @@
       }
     }, function () {
       sending = false;
-      if (Date.now() - lastAck > resumeMs) {
+      // A second past the server's own limit: restarting earlier would be refused (the recording still resumable).
+      if (Date.now() - lastAck > resumeMs + 1000) {
         fail("The connection was lost for too long. Check your connection and press “Start again”.");
         return;
       }

@@ -15,7 +15,7 @@ import numpy as np
 
 
 @functools.cache
-def face_mesh(path: str, width: int = 480) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def face_mesh(path: str, width: int = 360) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The photo (scaled to ``width``), its mesh points (x, y, z in pixels; z grows away from the camera), triangles."""
     import cv2
     import mediapipe as mp

@@ -20,7 +20,7 @@ from moderation.verification.report import Thresholds
 from tests.conftest import PartnerActor
 from tests.moderation.capture_helpers import install_clock
 from tests.moderation.test_evidence import _consent
-from tests.moderation.verification.conftest import FACES, camera_stand_in, square_portrait
+from tests.moderation.verification.conftest import FACES, square_portrait
 from tests.moderation.verification.face_mesh import turned
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -54,7 +54,7 @@ def write_webm(frames: list[np.ndarray], audio: np.ndarray, out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def live_recording(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+def live_recording(tmp_path_factory, videos) -> Path:  # type: ignore[no-untyped-def]
     """22 s at 10 fps: frontal; the statement read from 3.5 s; a turn to the left at 14-16 s, to the right at 18-20 s.
 
     The speaking face is the camera stand-in (the engine's unmarked frames, see tests/moderation/verification); the
@@ -62,7 +62,7 @@ def live_recording(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     """
     folder = tmp_path_factory.mktemp("live")
     pose = {a: square_portrait(turned(FACES / "obama.jpg", a)) for a in (0, 15, 30, -15, -30)}
-    with av.open(str(camera_stand_in(FACES / "obama.jpg", TIGER, folder / "speaking.mp4"))) as c:
+    with av.open(str(videos["obama_right"])) as c:  # the camera stand-in reading the statement
         speaking = [f.to_ndarray(format="rgb24") for i, f in enumerate(c.decode(video=0)) if i % (25 // 5) < 2]
     speaking = speaking[: int(len(decode_audio(str(TIGER))) / 16000 * FPS)]
     turn = [15] + [30] * 18 + [15]  # two seconds
