@@ -258,6 +258,24 @@ TALKGATE_MAX_RECORDING_BYTES = env_int("TALKGATE_MAX_RECORDING_BYTES", 60 * 1024
 TALKGATE_MAX_RECORDING_SECONDS = env_int("TALKGATE_MAX_RECORDING_SECONDS", 60, minimum=5)
 TALKGATE_MAX_REFERENCE_PHOTOS = env_int("TALKGATE_MAX_REFERENCE_PHOTOS", 5, minimum=1)
 TALKGATE_PUBLIC_BASE_URL = env_str("TALKGATE_PUBLIC_BASE_URL", "http://127.0.0.1:8000") or ""
+# Live capture (the hosted page, /capture/<token>): a link is single-use and lives this long; chunks are bounded in
+# size and count (the whole recording by TALKGATE_MAX_RECORDING_BYTES / _SECONDS); a dropped connection may resume
+# within TALKGATE_CAPTURE_RESUME_S, else the recording restarts (at most TALKGATE_CAPTURE_MAX_RESTARTS times).
+TALKGATE_CAPTURE_LINK_TTL_S = env_int("TALKGATE_CAPTURE_LINK_TTL_S", 900, minimum=60, maximum=86400)
+TALKGATE_CAPTURE_MAX_CHUNK_BYTES = env_int("TALKGATE_CAPTURE_MAX_CHUNK_BYTES", 4 * 1024 * 1024, minimum=16 * 1024)
+TALKGATE_CAPTURE_MAX_CHUNKS = env_int("TALKGATE_CAPTURE_MAX_CHUNKS", 90, minimum=10, maximum=1000)
+TALKGATE_CAPTURE_RESUME_S = env_float("TALKGATE_CAPTURE_RESUME_S", 8.0, minimum=1.0, maximum=60.0)
+TALKGATE_CAPTURE_MAX_RESTARTS = env_int("TALKGATE_CAPTURE_MAX_RESTARTS", 2, minimum=0, maximum=10)
+# The prompts: revealed after this much video arrived, one at a time, each with its own window (seconds).
+TALKGATE_CAPTURE_LEAD_S = env_float("TALKGATE_CAPTURE_LEAD_S", 3.0, minimum=1.0, maximum=10.0)
+TALKGATE_CAPTURE_STATEMENT_WINDOW_S = env_float("TALKGATE_CAPTURE_STATEMENT_WINDOW_S", 10.0, minimum=4.0, maximum=30.0)
+TALKGATE_CAPTURE_MOVE_WINDOW_S = env_float("TALKGATE_CAPTURE_MOVE_WINDOW_S", 4.0, minimum=2.0, maximum=15.0)
+# Movement prompts are answered by a head rotation of at least this many degrees (yaw for left/right, pitch up).
+TALKGATE_CAPTURE_MIN_YAW_DEG = env_float("TALKGATE_CAPTURE_MIN_YAW_DEG", 20.0, minimum=5.0, maximum=60.0)
+TALKGATE_CAPTURE_MIN_PITCH_DEG = env_float("TALKGATE_CAPTURE_MIN_PITCH_DEG", 10.0, minimum=3.0, maximum=45.0)
+# Media time may trail the chunks' arrival by at most this much more than the stream's best chunk did.
+TALKGATE_CAPTURE_MAX_LAG_S = env_float("TALKGATE_CAPTURE_MAX_LAG_S", 8.0, minimum=1.0, maximum=60.0)
+TALKGATE_CAPTURE_PAGE_RATE = env_str("TALKGATE_CAPTURE_PAGE_RATE", "30/min")
 # C2PA signing. In development a chain is made on first use under TALKGATE_C2PA_DIR
 # (`manage.py bootstrap_signing_keys` does it explicitly); production points at its own chain and key or
 # signs through a callback (a KMS hook: "package.module:function" taking bytes, returning a raw r||s signature).
@@ -305,6 +323,7 @@ REST_FRAMEWORK = {
         "reviewer": TALKGATE_REVIEWER_RATE,
         "verify": TALKGATE_VERIFY_RATE,
         "revoke": TALKGATE_REVOKE_PAGE_RATE,
+        "capture": TALKGATE_CAPTURE_PAGE_RATE,
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("verify", verify_page, name="verify-page"),
     path("verify/results/<slug:ticket>", verify_result_page, name="verify-result-page"),
     path("revoke/<str:token>", revoke_page, name="revoke"),
+    path("capture/", include("moderation.capture_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("console/", include("console.urls")),

@@ -25,6 +25,7 @@ from accounts import audit, logins, selectors, services
 from accounts.export import export_response
 from accounts.middleware import client_ip
 from accounts.models import PartnerStatus
+from console.capture import capture_timeline
 from console.forms import (
     AuditFilterForm,
     ConsentDecisionForm,
@@ -249,9 +250,12 @@ def consent_detail(request: HttpRequest, consent_id: str) -> HttpResponse:
         status = 400
     checks = (consent.verification_report or {}).get("checks", {})
     moderation_services.evidence_viewed(consent=consent, reviewer=request.user, what="report")
+    evidence = consent.evidence.first()
+    live = evidence and moderation_selectors.capture_session_for_evidence(evidence_id=evidence.id)
     context = {
         "consent": consent,
-        "evidence": consent.evidence.first(),
+        "evidence": evidence,
+        "capture": capture_timeline(live, evidence.report or {}) if live else None,
         "checks": sorted(checks.items()),
         "in_review": consent.status == ConsentStatus.NEEDS_REVIEW,
         "unlockable": "too_many_attempts" in (consent.reason_codes or []),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,6 +28,8 @@ from moderation.models import ConsentStatus
 from moderation.serializers import (
     BlockedPhraseIn,
     BlockedPhraseOut,
+    CaptureSessionCreatedOut,
+    CaptureSessionOut,
     ConsentCreatedOut,
     ConsentCreateIn,
     ConsentDecisionIn,
@@ -155,6 +159,31 @@ class ConsentEvidenceApi(APIView):
         return Response(EvidenceOut(body).data, status=202)
 
 
+class ConsentCaptureSessionCreateApi(APIView):
+    """A single-use link (and its QR code) to the hosted page where the subject records live."""
+
+    permission_classes = [PartnerScope]
+    required_scope = Scope.CONSENT
+
+    @extend_schema(request=None, responses={201: CaptureSessionCreatedOut}, tags=["consent"])
+    def post(self, request: Request, consent_id: str) -> Response:
+        consent = selectors.consent_get(partner=request_partner(request), consent_id=consent_id)
+        session, token = services.capture_session_create(consent=consent)
+        url = services.capture_url(token)
+        context = {"capture_url": url, "qr": services.capture_qr(url)}
+        return Response(CaptureSessionCreatedOut(session, context=context).data, status=201)
+
+
+class CaptureSessionDetailApi(APIView):
+    permission_classes = [PartnerScope]
+    required_scope = Scope.READ
+
+    @extend_schema(responses=CaptureSessionOut, tags=["consent"])
+    def get(self, request: Request, session_id: str) -> Response:
+        session = selectors.capture_session_get(partner=request_partner(request), session_id=session_id)
+        return Response(CaptureSessionOut(services.capture_session_refresh(session=session)).data)
+
+
 class ConsentRevokeApi(APIView):
     permission_classes = [PartnerScope]
     required_scope = Scope.CONSENT
@@ -210,7 +239,9 @@ class ReviewConsentEvidenceApi(APIView):
         if evidence is None:
             raise NotFound("This consent has no recording.", code="evidence_not_found")
         services.evidence_viewed(consent=consent, reviewer=request.user, what="recording")
-        return FileResponse(default_storage.open(evidence.recording, "rb"), content_type="video/mp4")
+        # Live captures are WebM from most browsers; players go by the type.
+        content_type = mimetypes.guess_type(evidence.recording)[0] or "video/mp4"
+        return FileResponse(default_storage.open(evidence.recording, "rb"), content_type=content_type)
 
 
 class ReviewConsentRevokeApi(APIView):

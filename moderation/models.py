@@ -143,6 +143,81 @@ class ConsentEvidence(models.Model):
         return f"evidence {self.id} ({self.decision or 'pending'})"
 
 
+class CaptureStatus(models.TextChoices):
+    OPEN = "open"
+    RECORDING = "recording"
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    NEEDS_REVIEW = "needs_review"
+    EXPIRED = "expired"
+    DECLINED = "declined"
+
+
+class CaptureSession(models.Model):
+    """A single-use link to the hosted capture page, where the subject records live and prompts are revealed.
+
+    The partner sees its status only: the challenge words and prompts (and when each was revealed) are for the
+    checks and reviewers.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="capture_sessions")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="capture_sessions")
+    # The link's secret: only its hash is kept (the partner gets the link once, with its QR code).
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=CaptureStatus.choices, default=CaptureStatus.OPEN)
+    expires_at = models.DateTimeField()
+    # The browser that started the recording holds this key (hashed here): nobody else can add to it.
+    upload_key_hash = models.CharField(max_length=64, blank=True)
+    mime_type = models.CharField(max_length=100, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    # Fresh words, drawn when the statement is revealed; empty until then.
+    challenge_phrase = models.CharField(max_length=200, blank=True)
+    # The prompts in the order the server chose, each with its window and, once shown, when (server clock).
+    prompts = models.JSONField(default=list, blank=True)
+    restarts = models.PositiveSmallIntegerField(default=0)
+    reason_codes = models.JSONField(default=list, blank=True)
+    evidence = models.OneToOneField(
+        ConsentEvidence, null=True, blank=True, on_delete=models.SET_NULL, related_name="capture_session"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    first_chunk_at = models.DateTimeField(null=True, blank=True)
+    last_chunk_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="capture_status_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"capture {self.id} ({self.status})"
+
+
+class CaptureChunk(models.Model):
+    """One piece of a live recording as it arrived: its place in the file and when the server received it."""
+
+    session = models.ForeignKey(CaptureSession, on_delete=models.CASCADE, related_name="chunks")
+    # A restarted recording begins again at sequence 0 under the next attempt number.
+    attempt = models.PositiveSmallIntegerField(default=0)
+    seq = models.PositiveIntegerField()
+    offset = models.PositiveBigIntegerField()
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+    stored_as = models.CharField(max_length=300, blank=True, help_text="Storage name (cleared once assembled)")
+
+    class Meta:
+        ordering = ["attempt", "seq"]
+        constraints = [models.UniqueConstraint(fields=["session", "attempt", "seq"], name="capture_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.attempt}/{self.seq} of {self.session_id}"
+
+
 class FingerprintKey(models.Model):
     """One locality-sensitive key of a recording's fingerprint: replay lookups go through this index."""
 

@@ -8,7 +8,15 @@ from django.db.models import QuerySet
 
 from accounts.models import Partner
 from core.errors import NotFound
-from moderation.models import BlockedPhrase, Consent, ConsentStatus, ProtectedPerson, ProtectedPersonPhoto, Subject
+from moderation.models import (
+    BlockedPhrase,
+    CaptureSession,
+    Consent,
+    ConsentStatus,
+    ProtectedPerson,
+    ProtectedPersonPhoto,
+    Subject,
+)
 
 
 def subject_get(*, partner: Partner, subject_id: object) -> Subject:
@@ -84,3 +92,16 @@ def blocked_phrase_get(*, phrase_id: object) -> BlockedPhrase:
     if item is None:
         raise NotFound("No such phrase.", code="phrase_not_found")
     return item
+
+
+def capture_session_get(*, partner: Partner, session_id: object) -> CaptureSession:
+    """One of the partner's capture sessions; another partner's is indistinguishable from a missing one."""
+    session = CaptureSession.objects.filter(partner=partner, id=session_id).first()
+    if session is None:
+        raise NotFound("No such capture session.", code="capture_session_not_found")
+    return session
+
+
+def capture_session_for_evidence(*, evidence_id: object) -> CaptureSession | None:
+    """The live capture a recording came from, with its chunks (None for an upload)."""
+    return CaptureSession.objects.filter(evidence_id=evidence_id).prefetch_related("chunks").first()

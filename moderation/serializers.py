@@ -9,7 +9,15 @@ from rest_framework import serializers
 
 from accounts.models import UseCase
 from core.api import StrictSerializer
-from moderation.models import BlockedPhrase, Consent, ConsentStatus, ProtectedPerson, Subject, SubjectKind
+from moderation.models import (
+    BlockedPhrase,
+    CaptureSession,
+    Consent,
+    ConsentStatus,
+    ProtectedPerson,
+    Subject,
+    SubjectKind,
+)
 
 
 class SubjectCreateIn(StrictSerializer):
@@ -144,3 +152,32 @@ class BlockedPhraseOut(serializers.ModelSerializer):
     class Meta:
         model = BlockedPhrase
         fields = ["id", "phrase", "active", "created_at"]
+
+
+class CaptureSessionOut(serializers.ModelSerializer):
+    """What a partner sees of a live capture: its status and reasons, never the words, prompts or timings."""
+
+    consent_id = serializers.UUIDField()
+
+    class Meta:
+        model = CaptureSession
+        fields = ["id", "consent_id", "status", "reason_codes", "expires_at", "created_at", "started_at",
+                  "submitted_at", "decided_at"]  # fmt: skip
+
+
+class CaptureSessionCreatedOut(CaptureSessionOut):
+    capture_url = serializers.SerializerMethodField(help_text="Secret, shown once: give it to the subject.")
+    qr_svg = serializers.SerializerMethodField(help_text="The link as a QR code (SVG).")
+    qr_png_base64 = serializers.SerializerMethodField(help_text="The link as a QR code (PNG, base64).")
+
+    class Meta(CaptureSessionOut.Meta):
+        fields = [*CaptureSessionOut.Meta.fields, "capture_url", "qr_svg", "qr_png_base64"]
+
+    def get_capture_url(self, session: CaptureSession) -> str:
+        return self.context["capture_url"]
+
+    def get_qr_svg(self, session: CaptureSession) -> str:
+        return self.context["qr"]["svg"]
+
+    def get_qr_png_base64(self, session: CaptureSession) -> str:
+        return self.context["qr"]["png_base64"]

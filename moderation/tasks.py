@@ -15,5 +15,6 @@ def verify_evidence(evidence_id: str) -> str | None:
 
 @shared_task(name="moderation.tasks.expire_consents")
 def expire_consents() -> int:
-    """Mark consents past their validity window as expired (beat)."""
-    return services.consents_expire()
+    """Mark consents past their validity window, and capture links past theirs, as expired (beat)."""
+    # Capture links are also expired lazily whenever they are read; this sweep tells partners about the rest.
+    return services.consents_expire() + services.capture_sessions_expire()

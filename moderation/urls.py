@@ -10,6 +10,12 @@ urlpatterns = [
     path("consents/<uuid:consent_id>", apis.ConsentDetailApi.as_view(), name="consent-detail"),
     path("consents/<uuid:consent_id>/challenge", apis.ConsentChallengeApi.as_view(), name="consent-challenge"),
     path("consents/<uuid:consent_id>/evidence", apis.ConsentEvidenceApi.as_view(), name="consent-evidence"),
+    path(
+        "consents/<uuid:consent_id>/capture-sessions",
+        apis.ConsentCaptureSessionCreateApi.as_view(),
+        name="capture-session-create",
+    ),
+    path("capture-sessions/<uuid:session_id>", apis.CaptureSessionDetailApi.as_view(), name="capture-session-detail"),
     path("consents/<uuid:consent_id>/revoke", apis.ConsentRevokeApi.as_view(), name="consent-revoke"),
     path("review/consents/<uuid:consent_id>", apis.ReviewConsentDetailApi.as_view(), name="review-consent-detail"),
     path("review/consents/<uuid:consent_id>/decide", apis.ReviewConsentDecideApi.as_view(), name="review-consent"),

@@ -2,7 +2,8 @@
 
 ``lifecycle`` holds the one consent transition; the others are the flows that use it: ``subjects``,
 ``capture`` (statement, challenge, terms), ``evidence`` (recordings, verification, the review policy),
-``review``, ``revocation`` and ``protection`` (protected persons, blocked phrases).
+``live_capture`` (the hosted page's sessions), ``review``, ``revocation`` and ``protection`` (protected persons,
+blocked phrases).
 """
 
 from moderation.services.capture import (
@@ -28,6 +29,19 @@ from moderation.services.lifecycle import (
     consent_transition,
     consents_expire,
 )
+from moderation.services.live_capture import (
+    capture_chunk,
+    capture_finish,
+    capture_qr,
+    capture_session_by_token,
+    capture_session_create,
+    capture_session_decline,
+    capture_session_refresh,
+    capture_session_transition,
+    capture_sessions_expire,
+    capture_start,
+    capture_url,
+)
 from moderation.services.protection import (
     blocked_phrase_add,
     blocked_phrase_remove,
@@ -49,6 +63,17 @@ __all__ = [
     "auto_verify_allowed",
     "blocked_phrase_add",
     "blocked_phrase_remove",
+    "capture_chunk",
+    "capture_finish",
+    "capture_qr",
+    "capture_session_by_token",
+    "capture_session_create",
+    "capture_session_decline",
+    "capture_session_refresh",
+    "capture_session_transition",
+    "capture_sessions_expire",
+    "capture_start",
+    "capture_url",
     "consent_by_revocation_token",
     "consent_create",
     "consent_new_challenge",

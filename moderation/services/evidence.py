@@ -24,6 +24,7 @@ from moderation.models import (
 )
 from moderation.services.capture import STATEMENT_LEAD
 from moderation.services.lifecycle import consent_transition
+from moderation.services.live_capture import capture_session_decided, capture_timeline
 
 VERIFY_EVIDENCE = "moderation.tasks.verify_evidence"
 
@@ -52,15 +53,27 @@ def _check_recording(data: bytes) -> float:
     return duration
 
 
-def evidence_submit(*, consent: Consent, fileobj: IO[bytes], source: str = EvidenceSource.UPLOAD) -> ConsentEvidence:
-    """Store the subject's recording (single use of the challenge) and queue its automatic verification."""
+def evidence_submit(
+    *,
+    consent: Consent,
+    fileobj: IO[bytes],
+    source: str = EvidenceSource.UPLOAD,
+    challenge: str | None = None,
+    actor: str = "partner",
+    suffix: str = ".mp4",
+) -> ConsentEvidence:
+    """Store the subject's recording (single use of the challenge) and queue its automatic verification.
+
+    ``challenge``: the words a live capture revealed while recording (its session bounds their time), instead of the
+    consent's own phrase, which the partner has seen. ``suffix``: the stored file's extension (players go by it).
+    """
     if consent.status != ConsentStatus.PENDING:
         raise Conflict(f"The consent is {consent.status}; evidence is taken only while pending.",
                        code="consent_not_pending")  # fmt: skip
     now = timezone.now()
     if consent.challenge_used_at is not None:
         raise Conflict("This challenge phrase was already used; ask for a new one.", code="challenge_used")
-    if consent.challenge_expires_at is None or consent.challenge_expires_at <= now:
+    if challenge is None and (consent.challenge_expires_at is None or consent.challenge_expires_at <= now):
         raise Conflict("The challenge phrase expired; ask for a new one.", code="challenge_expired")
     data = fileobj.read(settings.TALKGATE_MAX_RECORDING_BYTES + 1)
     if len(data) > settings.TALKGATE_MAX_RECORDING_BYTES:
@@ -68,13 +81,13 @@ def evidence_submit(*, consent: Consent, fileobj: IO[bytes], source: str = Evide
     duration = _check_recording(data)
     evidence_id = uuid.uuid4()
     name = storage.save_bytes(
-        storage.input_name(consent.partner_id, f"consent-{consent.id}", f"evidence-{evidence_id}.mp4"), data
+        storage.input_name(consent.partner_id, f"consent-{consent.id}", f"evidence-{evidence_id}{suffix}"), data
     )
     try:
         with transaction.atomic():
             claimed = consent_transition(
                 consent=consent, expected=[ConsentStatus.PENDING], new=ConsentStatus.VERIFYING,
-                event="consent.evidence_received", actor="partner", where={"challenge_used_at__isnull": True},
+                event="consent.evidence_received", actor=actor, where={"challenge_used_at__isnull": True},
                 fields={"challenge_used_at": now, "reason_codes": []},
                 payload={"evidence_id": str(evidence_id), "duration_s": round(duration, 2), "source": source},
             )  # fmt: skip
@@ -82,7 +95,7 @@ def evidence_submit(*, consent: Consent, fileobj: IO[bytes], source: str = Evide
                 raise Conflict("Evidence was already submitted for this challenge.", code="challenge_used")
             evidence = ConsentEvidence.objects.create(
                 id=evidence_id, consent=consent, recording=name, size_bytes=len(data), source=source,
-                sha256=hashlib.sha256(data).hexdigest(), challenge_phrase=consent.challenge_phrase,
+                sha256=hashlib.sha256(data).hexdigest(), challenge_phrase=challenge or consent.challenge_phrase,
             )  # fmt: skip
             enqueue.after_commit(VERIFY_EVIDENCE, evidence.id)
     except Exception:
@@ -126,12 +139,27 @@ def _replay_lookup(exclude_id: object) -> Any:
     return lookup
 
 
+def _thresholds() -> Any:
+    """The library's bands, with the live capture's settings."""
+    from moderation.verification import Thresholds
+
+    return Thresholds(min_yaw_deg=settings.TALKGATE_CAPTURE_MIN_YAW_DEG,
+                      min_pitch_deg=settings.TALKGATE_CAPTURE_MIN_PITCH_DEG,
+                      max_stream_lag_s=settings.TALKGATE_CAPTURE_MAX_LAG_S)  # fmt: skip
+
+
 def auto_verify_allowed(partner: Partner) -> bool:
     """Whether a consent of this partner may become verified without a reviewer (both switches on)."""
     return settings.TALKGATE_CONSENT_AUTO_VERIFY and partner.consent_auto_verify
 
 
-def _outcome(consent: Consent, evidence: ConsentEvidence, decision: str, reasons: list[str]) -> tuple[str, list[str]]:
+# The checks only a live capture has; a live recording reaches verified only when all of them ran (and passed).
+LIVE_CHECKS = ("stream_timing", "spoken_in_time", "movement")
+
+
+def _outcome(
+    consent: Consent, evidence: ConsentEvidence, decision: str, reasons: list[str], checks: dict[str, Any]
+) -> tuple[str, list[str]]:
     """The consent's next status and its reason codes, from the checks' decision and the review policy."""
     if decision == "rejected":
         if consent.rejected_attempts + 1 >= settings.TALKGATE_MAX_REJECTED_RECORDINGS:
@@ -140,6 +168,10 @@ def _outcome(consent: Consent, evidence: ConsentEvidence, decision: str, reasons
     review = list(reasons)  # borderline checks, when the decision is needs_review
     if evidence.source != EvidenceSource.LIVE:
         review.append("uploaded_evidence")
+    elif not all(name in checks for name in LIVE_CHECKS):
+        # Live evidence counts only with its capture's own checks (timing, movement, the stream): without them it
+        # is no better than an upload.
+        review.append("live_checks_missing")
     if not auto_verify_allowed(consent.partner):
         review.append("policy_review")
     return (ConsentStatus.NEEDS_REVIEW, review) if review else (ConsentStatus.VERIFIED, [])
@@ -167,9 +199,11 @@ def evidence_verify(*, evidence_id: object) -> str | None:
             challenge=evidence.challenge_phrase,
             replay_lookup=_replay_lookup(evidence.id),
             generated_media_check=_generated_media_check(),
+            thresholds=_thresholds(),
+            capture=capture_timeline(evidence_id=evidence.id) if evidence.source == EvidenceSource.LIVE else None,
         )
     body = report.as_dict()
-    new_status, reasons = _outcome(consent, evidence, report.decision, list(report.reasons))
+    new_status, reasons = _outcome(consent, evidence, report.decision, list(report.reasons), report.checks)
     now = timezone.now()
     with transaction.atomic():
         ConsentEvidence.objects.filter(id=evidence.id).update(
@@ -186,4 +220,6 @@ def evidence_verify(*, evidence_id: object) -> str | None:
                     "verified_at": now if new_status == ConsentStatus.VERIFIED else None},
             payload={"evidence_id": str(evidence.id), "source": evidence.source},
         )  # fmt: skip
+        if moved:
+            capture_session_decided(evidence_id=evidence.id, status=new_status, reasons=reasons)
     return new_status if moved else None

@@ -38,6 +38,14 @@ class Thresholds:
     replay_motion_pass: float = 0.9
     max_duration_s: float = 60.0
     analysis_fps: float = 10.0
+    # Live captures. A movement prompt is answered by a head rotation of at least this much (degrees) in its window
+    # (plus the grace below); below half of it the prompt failed, between the two a reviewer looks.
+    min_yaw_deg: float = 20.0
+    min_pitch_deg: float = 10.0
+    # Media time may trail the chunks' arrival by at most this much more than the best chunk did (seconds).
+    max_stream_lag_s: float = 8.0
+    # Seconds after a prompt's deadline still counted: the page shows time left rounded, and chunks take time.
+    prompt_grace_s: float = 1.5
 
 
 @dataclass

@@ -153,19 +153,31 @@ def _candidate_cuts(samples: np.ndarray, max_cuts: int) -> list[int]:
     return sorted((i * hop for i in chosen), reverse=True)
 
 
-def trim_silence(samples: np.ndarray, margin_s: float = 0.05, floor_db: float = 35.0) -> np.ndarray:
-    """``samples`` without the quiet lead-in and tail (more than ``floor_db`` below the loud frames)."""
+def loud_bounds(samples: np.ndarray, margin_s: float = 0.05, floor_db: float = 35.0) -> tuple[int, int]:
+    """The sample range without the quiet lead-in and tail (more than ``floor_db`` below the loud frames)."""
     hop = SAMPLE_RATE // 100
     n = len(samples) // hop
     if n < 10:
-        return samples
+        return 0, len(samples)
     energy = 10 * np.log10(np.mean(samples[: n * hop].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-10)
     loud = np.flatnonzero(energy > np.percentile(energy, 95) - floor_db)
     if len(loud) == 0:
-        return samples
+        return 0, len(samples)
     margin = int(margin_s * 100)
     start, end = max(0, loud[0] - margin), min(n, loud[-1] + 1 + margin)
-    return samples[start * hop : end * hop]
+    return start * hop, end * hop
+
+
+def trim_silence(samples: np.ndarray, margin_s: float = 0.05, floor_db: float = 35.0) -> np.ndarray:
+    """``samples`` without the quiet lead-in and tail (more than ``floor_db`` below the loud frames)."""
+    start, end = loud_bounds(samples, margin_s, floor_db)
+    return samples[start:end]
+
+
+def _word_times(entries: list[tuple[str, int, int, int]], offset_s: float) -> list[list[Any]]:
+    """[word, start s, end s] of each aligned word (10 ms frames), in the untrimmed audio's time."""
+    return [[e[0].split("(")[0], round(offset_s + e[1] / 100, 2), round(offset_s + (e[1] + e[2]) / 100, 2)]
+            for e in entries if not e[0].startswith("<")]  # fmt: skip
 
 
 def check_spoken(samples: np.ndarray, statement: str, challenge: str, max_cuts: int = 10) -> SpokenText:
@@ -179,7 +191,8 @@ def check_spoken(samples: np.ndarray, statement: str, challenge: str, max_cuts: 
         return SpokenText(None, None, False, False, detail)
     # The aligner's optional leading silence is short; a subject who waits a second before reading
     # would otherwise find no path at all.
-    samples = trim_silence(samples)
+    start, end = loud_bounds(samples)
+    samples, offset_s = samples[start:end], start / SAMPLE_RATE
     with sphinx.lock:
         full = sphinx.align(_pcm(samples), st_words + ch_words)
     if full is not None:
@@ -194,9 +207,11 @@ def check_spoken(samples: np.ndarray, statement: str, challenge: str, max_cuts: 
             # places all three, and only the swapped word's score drops (see docs/verification.md).
             word_scores = [_score_per_frame([e]) for e in ch_part]
             detail["challenge_word_scores"] = [round(v, 1) for v in word_scores]
+            detail["word_times"] = _word_times(speech, offset_s)
             return SpokenText(_score_per_frame(st_part), min(word_scores), True, True, detail)
         if placed[: len(st_words)] == st_words:
-            detail.update(alignment="statement_only", words_placed=len(placed))
+            detail.update(alignment="statement_only", words_placed=len(placed),
+                          word_times=_word_times(st_part, offset_s))  # fmt: skip
             return SpokenText(_score_per_frame(st_part), None, True, False, detail)
     # The whole text does not fit: find out whether the statement alone fits the audio up to a pause
     # (the subject said the statement, then something other than the challenge).
@@ -206,7 +221,8 @@ def check_spoken(samples: np.ndarray, statement: str, challenge: str, max_cuts: 
         with sphinx.lock:
             part = sphinx.align(_pcm(samples[:cut]), st_words)
         if part is not None:
-            detail.update(alignment="statement_only", statement_end_s=round(cut / SAMPLE_RATE, 2), cuts_tried=tries)
+            detail.update(alignment="statement_only", statement_end_s=round(offset_s + cut / SAMPLE_RATE, 2),
+                          cuts_tried=tries, word_times=_word_times(part, offset_s))  # fmt: skip
             return SpokenText(_score_per_frame(part), None, True, False, detail)
     detail.update(alignment="none", cuts_tried=tries)
     return SpokenText(None, None, False, False, detail)

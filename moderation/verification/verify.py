@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import analyse_faces
-from .checks import face_match, generated, liveness, replay, spoken
+from .checks import face_match, generated, liveness, movement, replay, spoken, stream, timing
 from .faces import FaceModel, get_face_model
 from .fingerprint import make_fingerprint
 from .media import MediaError, decode_recording, measure_duration
@@ -28,6 +28,8 @@ BORDERLINE_REASONS = {
     "challenge_spoken": "challenge_borderline",
     "replay": "replay_borderline",
     "generated_media": "generated_media_unknown",
+    "stream_timing": "stream_timing_unknown",
+    "movement": "movement_borderline",
 }
 
 
@@ -42,7 +44,9 @@ def _reasons(checks: dict[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
     if failed & {"face_presence", "lip_sync"}:  # a mouth that does not move fails lip sync too
         rejections.append("liveness_failed")
     for name, code in (("statement_spoken", "statement_not_spoken"), ("challenge_spoken", "challenge_not_spoken"),
-                       ("replay", "replay"), ("generated_media", "generated_media")):  # fmt: skip
+                       ("replay", "replay"), ("generated_media", "generated_media"),
+                       ("stream_timing", "stream_not_live"), ("spoken_in_time", "timing_failed"),
+                       ("movement", "movement_failed")):  # fmt: skip
         if name in failed:
             rejections.append(code)
     review = [code for name, code in BORDERLINE_REASONS.items() if name in checks and checks[name]["passed"] is None]
@@ -59,11 +63,14 @@ def verify_recording(
     generated_media_check: GeneratedMediaCheck | None = None,
     face_model: FaceModel | None = None,
     replay_lookup: ReplayLookup | None = None,
+    capture: dict[str, Any] | None = None,
 ) -> EvidenceReport:
     """Verify a consent recording against the subject's reference embeddings and the issued texts.
 
     ``replay_lookup`` receives the new recording's fingerprint and returns the earlier fingerprints worth
-    comparing (an index lookup); ``earlier_fingerprints`` are compared as well.
+    comparing (an index lookup); ``earlier_fingerprints`` are compared as well. ``capture`` (live captures only):
+    the chunks (``offset``, ``received_s``) and prompts (``kind``, ``revealed_s``, ``deadline_s``) on the server's
+    clock; then the statement is checked in its window only, and the stream's pace and the movements are checked.
     """
     th = thresholds or Thresholds()
     timings: dict[str, float] = {}
@@ -96,7 +103,22 @@ def verify_recording(
         timings["face_match_liveness"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        checks.update(spoken.spoken(rec.audio, statement, challenge, th))
+        windows: list[dict[str, Any]] = []
+        if capture is None:
+            checks.update(spoken.spoken(rec.audio, statement, challenge, th))
+        else:
+            checks["stream_timing"], start = stream.stream_timing(video_path, capture["chunks"], th)
+            if start is None:  # no byte positions: the first chunk holds about a second
+                start = float(capture["chunks"][0]["received_s"]) - 1.0
+            windows = [{"kind": p["kind"], "start_s": round(float(p["revealed_s"]) - start, 3),
+                        "end_s": round(float(p["deadline_s"]) - start + th.prompt_grace_s, 3)}
+                       for p in capture["prompts"]]  # fmt: skip
+            said = next(w for w in windows if w["kind"] == "statement")
+            window = (said["start_s"], said["end_s"])
+            in_window = spoken.spoken(timing.window_audio(rec.audio, *window), statement, challenge, th)
+            checks.update(in_window)
+            checks["spoken_in_time"] = timing.spoken_in_time(window, in_window, rec.audio, statement, challenge, th)
+            checks["movement"] = movement.movement(windows, fa, rec.times, rec.frames, model, references, th)
         timings["speech"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -121,14 +143,11 @@ def verify_recording(
         decision, reasons = NEEDS_REVIEW, review
     else:
         decision, reasons = VERIFIED, []
-    return EvidenceReport(
-        decision,
-        reasons,
-        checks,
-        fingerprint,
-        {k: round(v, 3) for k, v in timings.items()},
-        {"duration_s": round(rec.duration_s, 2), "frames_analysed": len(rec.frames)},
-    )
+    detail: dict[str, Any] = {"duration_s": round(rec.duration_s, 2), "frames_analysed": len(rec.frames)}
+    if capture is not None:
+        # The reviewers' timeline: each prompt's window in media time and the head's pose through the recording.
+        detail.update(windows=windows, pose_trace=movement.pose_trace(fa, rec.times))
+    return EvidenceReport(decision, reasons, checks, fingerprint, {k: round(v, 3) for k, v in timings.items()}, detail)
 
 
 def _timed(check: GeneratedMediaCheck, path: str) -> tuple[bool | dict[str, Any] | None, float]:

@@ -244,10 +244,12 @@ def test_a_headerless_ten_minute_webm_is_refused_before_anything_is_stored(alice
     assert not default_storage.exists(folder) or not default_storage.listdir(folder)[1]
 
 
-@pytest.mark.parametrize(("service", "partner", "expected"), [(True, True, ConsentStatus.VERIFIED),
-                                                              (True, False, ConsentStatus.NEEDS_REVIEW)])  # fmt: skip
-def test_a_live_recording_is_verified_without_a_reviewer_only_when_both_switches_are_on(
-    alice: PartnerActor, recordings, settings, service: bool, partner: bool, expected: str
+@pytest.mark.parametrize(
+    ("service", "partner", "expected"),
+    [(True, True, ["live_checks_missing"]), (True, False, ["live_checks_missing", "policy_review"])],
+)
+def test_a_live_recording_without_its_captures_own_checks_still_goes_to_a_reviewer(
+    alice: PartnerActor, recordings, settings, service: bool, partner: bool, expected: list[str]
 ) -> None:  # type: ignore[no-untyped-def]
     settings.TALKGATE_CONSENT_AUTO_VERIFY = service
     alice.partner.consent_auto_verify = partner
@@ -256,5 +258,5 @@ def test_a_live_recording_is_verified_without_a_reviewer_only_when_both_switches
     evidence = services.evidence_submit(consent=consent, fileobj=io.BytesIO(recordings["camera"]), source="live")
     services.evidence_verify(evidence_id=evidence.id)
     consent.refresh_from_db()
-    assert consent.status == expected
-    assert consent.reason_codes == ([] if expected == ConsentStatus.VERIFIED else ["policy_review"])
+    assert consent.status == ConsentStatus.NEEDS_REVIEW
+    assert consent.reason_codes == expected
