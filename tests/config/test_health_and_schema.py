@@ -61,6 +61,8 @@ EXPECTED_PATHS = {
     "/v1/webhooks/{endpoint_id}": {"get", "delete"},
     "/v1/webhooks/{endpoint_id}/rotate-secret": {"post"},
     "/v1/webhooks/{endpoint_id}/deliveries": {"get"},
+    "/v1/consents/{consent_id}/capture-sessions": {"post"},
+    "/v1/capture-sessions/{session_id}": {"get"},
 }
 
 
