@@ -11,6 +11,12 @@ from . import face as fl
 from .face import Canvas, eye_mouth_frame
 from .motion import EXPR, IDX
 
+# Largest depth change per pixel of image distance the rig's 3D turns see (see _warp_depth): at 15 degrees the far
+# cheek then shrinks to no less than about a third of its width instead of folding.
+DEPTH_SLOPE = 2.5
+# Newton steps inverting the flow; residuals fall below a tenth of a pixel on the grid.
+INVERT_STEPS = 4
+
 UPPER_INNER = [191, 80, 81, 82, 13, 312, 311, 310, 415]
 LOWER_INNER = [95, 88, 178, 87, 14, 317, 402, 318, 324]
 UPPER_OUTER = [185, 40, 39, 37, 0, 267, 269, 270, 409]
@@ -29,7 +35,8 @@ class Rig:
     def __init__(self, canvas: Canvas, person_mask: np.ndarray, device: torch.device) -> None:
         self.device = device
         img = canvas.image
-        lms = canvas.landmarks
+        lms = canvas.landmarks.copy()
+        lms[:, 2] = _warp_depth(lms, DEPTH_SLOPE)
         self.h, self.w = img.shape[:2]
         _eyes, self.mouth, self.ex, self.em = eye_mouth_frame(lms)
         self.ey = np.array([-self.ex[1], self.ex[0]])
@@ -42,7 +49,7 @@ class Rig:
         for k, orig in zip(range(len(ids), k_face), copies, strict=True):
             basis[:, k] = basis[:, orig]
         oval = lms[fl.FACE_OVAL, :2]
-        extra_pts, extra_z, extra_w = self._follow_points(lms, person_mask)
+        extra_pts, extra_z, extra_w, extra_jaw = self._follow_points(lms, person_mask)
         extra = _thin(np.array(extra_pts), src, 0.02 * self.em * 10)
         ctrl = np.vstack([src, np.array(extra_pts)[extra]])
         ctrl_z = np.concatenate([z, np.array(extra_z)[extra]])
@@ -50,6 +57,8 @@ class Rig:
         full_basis = np.zeros((len(EXPR), ctrl.shape[0], 2))
         # basis is in face units (em along ex/ey); convert to pixels
         full_basis[:, :k_face] = self.em * (basis[..., :1] * self.ex + basis[..., 1:] * self.ey)
+        # The skin under the chin stretches as the jaw drops: without this the chin would fold onto the neck.
+        full_basis[EXPR.index("jaw"), k_face:] = self.em * np.array(extra_jaw)[extra][:, None] * self.ey
 
         self.k_face = k_face
         self.pos = pos
@@ -233,29 +242,37 @@ class Rig:
                 basis[j["gaze_y"], pos[i]] = (0, 0.035)
         return basis
 
-    def _follow_points(self, lms: np.ndarray, person_mask: np.ndarray) -> tuple[list, list, list]:
-        """Points beyond the face: positions, depths and how rigidly each follows the head (0: held still)."""
+    def _follow_points(self, lms: np.ndarray, person_mask: np.ndarray) -> tuple[list, list, list, list]:
+        """Points beyond the face: positions, depths, how rigidly each follows the head (0: held still), jaw drop."""
         em, chin_v = self.em, self.chin_v
-        # Hair and neck follow the head through rings around the face oval; far rings and the frame
-        # border stay put so the background and torso hold still.
+        # Hair, ears and neck follow the head through rings around the face oval; far rings and the frame
+        # border stay put so the torso holds still. Beside and above the head a ring follows whether it lies
+        # on the person or on the background: the background is a separate still plate, so moving it costs
+        # nothing, while pinning it would squeeze the head's outline into a fold (a light line) as it turns.
         oval = lms[fl.FACE_OVAL, :2]
         oval_z = lms[fl.FACE_OVAL, 2]
         centre = oval.mean(axis=0)
-        mask_small = person_mask
-        extra_pts, extra_z, extra_w = [], [], []
-        for factor, weight in ((1.25, 0.95), (1.6, 0.7), (2.4, 0.0)):
+        chin_drop = 0.22
+        extra_pts, extra_z, extra_w, extra_jaw = [], [], [], []
+        for factor, weight, neck, jaw_share in ((1.25, 0.95, 0.65, 0.55), (1.6, 0.7, 0.35, 0.2), (2.4, 0.0, 0.0, 0.0)):
             for p, pz in zip(oval, oval_z, strict=True):
                 q = centre + factor * (p - centre)
                 if not (-0.25 * self.w <= q[0] <= 1.25 * self.w and -0.25 * self.h <= q[1] <= 1.25 * self.h):
                     continue
-                qi = (int(np.clip(q[1], 0, self.h - 1)), int(np.clip(q[0], 0, self.w - 1)))
-                w_ = weight if mask_small[qi] > 0.5 else 0.0
-                below = float(self._local(np.array([q[0], q[1], 0.0]))[1])
-                if below > chin_v - 0.1:
-                    w_ *= 0.35  # neck: only partly follows the head
+                lq = self._local(np.array([q[0], q[1], 0.0]))
+                w_, jaw = weight, 0.0
+                if lq[1] > chin_v - 0.1:
+                    # the neck twists part of the way with the head (all the way, and the jaw would slide over
+                    # the collar; too little, and a turn would fold the jaw's edge onto the neck)
+                    w_ = neck
+                if lq[1] > 0.3:
+                    # below the mouth: carried down with the jaw, less the further from the chin
+                    fall = max(0.0, 1 - (abs(lq[0]) / 1.45) ** 2)
+                    jaw = chin_drop * jaw_share * fall * min(1.0, (lq[1] - 0.08) / 0.3)
                 extra_pts.append(q)
                 extra_z.append(pz)
                 extra_w.append(w_)
+                extra_jaw.append(jaw)
         # Torso and everything far from the head: a sparse lattice of fixed points, so the spline
         # cannot drag the shoulders or the room along with a nod.
         lattice = 0.8 * em
@@ -268,18 +285,21 @@ class Rig:
                     extra_pts.append(q)
                     extra_z.append(0.0)
                     extra_w.append(0.0)
+                    extra_jaw.append(0.0)
         step = max(self.w, self.h) / 6
         for x in np.arange(0, self.w + 1e-6, step):
             for y in (0.0, self.h - 1.0):
                 extra_pts.append((x, y))
                 extra_z.append(0.0)
                 extra_w.append(0.0)
+                extra_jaw.append(0.0)
         for y in np.arange(step, self.h - 1e-6, step):
             for x in (0.0, self.w - 1.0):
                 extra_pts.append((x, y))
                 extra_z.append(0.0)
                 extra_w.append(0.0)
-        return extra_pts, extra_z, extra_w
+                extra_jaw.append(0.0)
+        return extra_pts, extra_z, extra_w, extra_jaw
 
     def _colours(self, img: np.ndarray, lms: np.ndarray) -> None:
         """Lip and teeth colours for the painted mouth interior, sampled from the photo."""
@@ -427,16 +447,11 @@ class Rig:
         p = torch.as_tensor(params, dtype=torch.float32, device=self.device)
         b = p.shape[0]
         disp = self.displacements(p)  # (B, K, 2)
-        flow = (self.t_wg @ disp).view(b, self.gh, self.gw, 2).permute(0, 3, 1, 2)  # (B, 2, gh, gw)
+        flow = self.flow(disp)
         base = self.t_base.unsqueeze(0).expand(b, -1, -1, -1)
-        # The spline gives forward displacements at source points; invert by fixed-point iteration
-        # so every output pixel knows where to sample from.
-        src = base - flow.permute(0, 2, 3, 1)
-        span = torch.tensor([2.0 / ((self.gw - 1) * self.step), 2.0 / ((self.gh - 1) * self.step)])
-        span = span.to(self.device)
-        for _ in range(2):
-            d = F.grid_sample(flow, src * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True)
-            src = base - d.permute(0, 2, 3, 1)
+        # The spline gives forward displacements at source points; invert them so every output pixel knows
+        # where to sample from.
+        src = self.invert(flow, base)
         j0, j1, i0, i1 = self.roi_grid
         y0, y1, x0, x1 = self.roi_px
         # Normalising commutes with bilinear upsampling, so do it on the small grid.
@@ -457,6 +472,39 @@ class Rig:
         for i in range(b):
             self._mouth_interior(frames[i], targets[i])
         return frames
+
+    def flow(self, disp: torch.Tensor) -> torch.Tensor:
+        """Forward flow (B, 2, gh, gw) in pixels on the coarse grid for control-point displacements (B, K, 2)."""
+        return (self.t_wg @ disp).view(disp.shape[0], self.gh, self.gw, 2).permute(0, 3, 1, 2)
+
+    def invert(self, flow: torch.Tensor, base: torch.Tensor, steps: int = INVERT_STEPS) -> torch.Tensor:
+        """Source point of every grid point under the forward flow (B, 2, gh, gw), by Newton's method.
+
+        Plain fixed-point iteration diverges where the flow compresses the picture (under a dropping chin, on
+        the far side of a turned head) and there put duplicated strips of the outline into the frame.
+        """
+        b = flow.shape[0]
+        step = float(self.step)
+        # Jacobian of the forward map x -> x + flow(x), per grid cell, sampled along with the flow.
+        fx = torch.gradient(flow, dim=3)[0] / step
+        fy = torch.gradient(flow, dim=2)[0] / step
+        field = torch.cat([flow, fx, fy], dim=1)  # u, v, du/dx, dv/dx, du/dy, dv/dy
+        span = torch.tensor([2.0 / ((self.gw - 1) * step), 2.0 / ((self.gh - 1) * step)], device=flow.device)
+        src = base - flow.permute(0, 2, 3, 1)
+        for _ in range(steps):
+            f = F.grid_sample(field, src * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True)
+            f = f.permute(0, 2, 3, 1)
+            r = src + f[..., :2] - base
+            a, c = 1.0 + f[..., 2], f[..., 4]
+            bb, d = f[..., 3], 1.0 + f[..., 5]
+            det = (a * d - c * bb).clamp(min=0.05)
+            dx = (d * r[..., 0] - c * r[..., 1]) / det
+            dy = (a * r[..., 1] - bb * r[..., 0]) / det
+            delta = torch.stack([dx, dy], dim=-1)
+            # Keep each step within a few grid cells so a poor Jacobian cannot throw a point far away.
+            norm = delta.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+            src = src - delta * (norm.clamp(max=3 * step) / norm)
+        return src.view(b, self.gh, self.gw, 2)
 
     def _normalise(self, pts: torch.Tensor) -> torch.Tensor:
         scale = torch.tensor([2.0 / (self.w - 1), 2.0 / (self.h - 1)], device=pts.device)
@@ -500,6 +548,19 @@ class Rig:
         frame[y0:y1, x0:x1] = np.clip(roi * (1 - a) + interior * a, 0, 255).astype(np.uint8)
 
 
+def _warp_depth(lms: np.ndarray, slope: float) -> np.ndarray:
+    """The mesh's depth with the far side pulled forward until no point lies more than ``slope`` x its distance
+    behind another: the largest such surface under the real one.
+
+    A turn moves points sideways by their depth, and at the head's outline the depth rises so steeply that the
+    cheek would overtake the outline and fold the warp (a duplicated, light edge). Bounding the slope turns the
+    fold into a squeeze of the far cheek; the nose, nearest to the camera, keeps its full parallax.
+    """
+    xy, z = lms[:, :2], lms[:, 2]
+    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+    return np.min(z[None, :] + slope * d, axis=1)
+
+
 def _smoothstep(a: float, b: float, x: np.ndarray) -> np.ndarray:
     t = np.clip((x - a) / (b - a), 0.0, 1.0)
     return t * t * (3 - 2 * t)
@@ -522,19 +583,36 @@ def _thin(points: np.ndarray, existing: np.ndarray, min_dist: float) -> np.ndarr
 
 
 def _background_plate(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The photo with the person (and a margin round it) filled in from the surroundings."""
+    """The photo with the person (and a margin round it) filled from the background right next to it."""
     h, w = img.shape[:2]
     if float(mask.max()) < 0.05:
         return img.copy()
-    f = 128.0 / max(h, w)
-    size = (max(8, int(w * f)), max(8, int(h * f)))
-    small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-    # Segmentation under-reaches wispy hair; fill a generous margin so no hair is left on the plate.
-    # (The person layer is premultiplied against this plate, so a margin costs nothing in still frames.)
-    small_mask = (cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0.02).astype(np.uint8)
-    small_mask = cv2.dilate(small_mask, np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, small_mask, 5, cv2.INPAINT_TELEA)
-    filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    filled = cv2.GaussianBlur(filled, (0, 0), max(1.0, max(h, w) / 256))
-    region = cv2.resize(small_mask, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] > 0
-    return np.where(region, filled, img)
+    # Segmentation under-reaches wispy hair: leave out a margin round the person so no hair stays on the plate.
+    margin = max(3, round(max(h, w) / 40))
+    person = cv2.dilate(
+        (mask > 0.02).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2)
+    )
+    valid = 1.0 - person.astype(np.float32)
+    fill = _push_pull(img.astype(np.float32), valid)
+    # Feather the plate's own edge: a hard switch from fill to photo would itself be a line when revealed.
+    keep = cv2.GaussianBlur(valid, (0, 0), margin / 2) * valid
+    return np.clip(keep[..., None] * img + (1 - keep[..., None]) * fill, 0, 255).astype(np.uint8)
+
+
+def _push_pull(img: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Fill where ``weight`` is 0 by normalised averaging over a pyramid: the nearest known pixels lead."""
+    levels = []
+    num, den = img * weight[..., None], weight.copy()
+    while min(den.shape[:2]) > 4:
+        levels.append((num, den))
+        num = cv2.pyrDown(num)
+        den = cv2.pyrDown(den)
+    est = num / np.maximum(den, 1e-6)[..., None]
+    for num, den in reversed(levels):
+        size = (den.shape[1], den.shape[0])
+        up = cv2.pyrUp(est, dstsize=size)
+        here = num / np.maximum(den, 1e-6)[..., None]
+        # Where this level saw enough known pixels, trust it; elsewhere carry the coarser estimate up.
+        a = np.clip(den / 0.25, 0.0, 1.0)[..., None]
+        est = a * here + (1 - a) * up
+    return est
