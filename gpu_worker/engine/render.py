@@ -10,10 +10,13 @@ import torch.nn.functional as F
 from . import face as fl
 from .face import Canvas, eye_mouth_frame
 from .motion import EXPR, IDX
+from .mouth import MouthPainter
 
 # Largest depth change per pixel of image distance the rig's 3D turns see (see _warp_depth): at 15 degrees the far
 # cheek then shrinks to no less than about a third of its width instead of folding.
 DEPTH_SLOPE = 2.5
+# Heads reach further above the face oval (hair, hats) than beside it: heights count this much.
+HEAD_TALL = 0.7
 # Newton steps inverting the flow; residuals fall below a tenth of a pixel on the grid.
 INVERT_STEPS = 4
 
@@ -60,20 +63,73 @@ class Rig:
         # The skin under the chin stretches as the jaw drops: without this the chin would fold onto the neck.
         full_basis[EXPR.index("jaw"), k_face:] = self.em * np.array(extra_jaw)[extra][:, None] * self.ey
 
+        # A turn carries the nose about half an eye-mouth distance sideways; a face near the frame's edge (full
+        # frame) turns less, so it never leaves the picture.
+        room = min(oval[:, 0].min(), self.w - oval[:, 0].max(), oval[:, 1].min(), self.h - oval[:, 1].max())
+        self.pose_room = float(np.clip(room / (0.7 * self.em), 0.3, 1.0))
         self.k_face = k_face
         self.pos = pos
         self.ctrl = ctrl
         self._colours(img, lms)
         grid, wg = self._spline_weights(ctrl)
-        grid_infl, pix_infl = self._influence(grid, oval)
+        grid_infl = self._influence(grid, oval)
         self.still = np.ascontiguousarray(img)
         self._tensors(lms, grid, wg, grid_infl, full_basis, ctrl, ctrl_z, rigid_w)
-        self._layers(img, person_mask, pix_infl)
+        self._layers(img, person_mask)
         left, right = pos[78], pos[308]
         self.inner_idx = [left, *self.cavity_upper, right, *reversed(self.cavity_lower)]
         self.upper_inner_idx = [left, *self.cavity_upper, right]
         self.mid_pairs = list(zip(self.cavity_upper, self.cavity_lower, strict=True))[3:6]
         self.rest_sep = float(np.mean([(src[b] - src[a]) @ self.ey for a, b in self.mid_pairs])) / self.em
+        self._lip_split(pos, src)
+
+    def _lip_split(self, pos: dict[int, int], src: np.ndarray) -> None:
+        """Which points lie on each side of the parting of the lips, and a map of that side over the canvas.
+
+        The lips part across a gap of a pixel or two, far finer than the flow grid, and a single spline across it
+        stretches and thins both lips. So the picture is warped twice, once with the lower inner lip moving
+        with the upper one and once the other way round; each pixel takes the warp of its side of the parting.
+        """
+        upper = [pos[a] for a in UPPER_INNER] + list(self.cavity_upper)
+        lower = [pos[b] for b in LOWER_INNER] + list(self.cavity_lower)
+        partner_of_lower = self.cavity_upper + self.cavity_upper
+        partner_of_upper = self.cavity_lower + self.cavity_lower
+        self.t_lower_ids = torch.as_tensor(lower, device=self.device)
+        self.t_lower_from = torch.as_tensor(partner_of_lower, device=self.device)
+        self.t_upper_ids = torch.as_tensor(upper, device=self.device)
+        self.t_upper_from = torch.as_tensor(partner_of_upper, device=self.device)
+        # The parting: midway between the inner lips, corner to corner, continued straight past the corners.
+        line = [src[pos[78]]]
+        line += [(src[a] + src[b]) / 2 for a, b in zip(self.cavity_upper, self.cavity_lower, strict=True)]
+        line += [src[pos[308]]]
+        lu = np.array([(q - self.mouth) @ self.ex for q in line])
+        lv = np.array([(q - self.mouth) @ self.ey for q in line])
+        order = np.argsort(lu)
+        lu, lv = lu[order], lv[order]
+        yy, xx = np.mgrid[: self.h, : self.w].astype(np.float32)
+        rx, ry = xx - self.mouth[0], yy - self.mouth[1]
+        u = rx * self.ex[0] + ry * self.ex[1]
+        v = rx * self.ey[0] + ry * self.ey[1]
+        along = np.interp(u, lu, lv)
+        # A sharp side between the corners; past them the two warps blend over a band that widens with the
+        # distance, so the cheeks stay continuous.
+        beyond = np.maximum(np.maximum(lu[0] - u, u - lu[-1]), 0.0)
+        width = 0.5 + 1.5 * beyond
+        side = np.clip(0.5 + (v - along) / (2 * width), 0.0, 1.0).astype(np.float32)
+        self.t_side = torch.as_tensor(side, device=self.device)[None, None]
+
+    def _tall(self, d: np.ndarray) -> np.ndarray:
+        """Offsets from the face's centre stretched upwards: hair and hats rise well above the face oval."""
+        up = d @ self.ey
+        stretch = np.where(up < 0, 1.0 / HEAD_TALL, 1.0)
+        return d + ((stretch - 1.0) * up)[..., None] * self.ey
+
+    def _head_distance(self, pts: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
+        """Distance from the face's centre in face radii, counting height above the face as less (see _tall)."""
+        d = pts - centre
+        up = d @ self.ey
+        shrink = np.where(up < 0, HEAD_TALL, 1.0)
+        return np.linalg.norm(d + ((shrink - 1.0) * up)[..., None] * self.ey, axis=-1) / radius
 
     def _local(self, p: np.ndarray) -> np.ndarray:
         """Points in face units: along the eye line and down from the mouth, scaled by the eye-mouth distance."""
@@ -186,7 +242,8 @@ class Rig:
                 basis[j["jaw"], k] = (0, -0.025)
             elif vk > 0.08 and k not in lips:
                 fall = max(0.0, 1 - (abs(uk) / 1.45) ** 2)
-                basis[j["jaw"], k] = (0, 0.22 * min(1.0, (vk - 0.08) / 0.3) * fall)
+                # the skin under the lower lip goes down with it (a slower ramp squashed the lip into the chin)
+                basis[j["jaw"], k] = (0, 0.22 * min(1.0, vk / 0.15) * fall)
             if k in lips:
                 basis[j["width"], k] = (0.10 * uk, 0)
                 dv = -0.03 if k in lips_upper else (0.03 if k in lips_lower else 0)
@@ -231,7 +288,7 @@ class Rig:
                     *zip(*sorted(zip(lu[:, 0], lu[:, 1], strict=False), key=lambda t: t[0]), strict=False),
                 )
                 gap = max(target_v - p[1], 0.0)
-                basis[j["lid"], pos[i]] = (0, gap * 0.92)
+                basis[j["lid"], pos[i]] = (0, gap * 1.0)
                 basis[j["eye_wide"], pos[i]] = (0, -gap * 0.3)
                 basis[j["gaze_y"], pos[i]] = (0, 0.02)
             lower_mid = float(np.max(lu[:, 1]))
@@ -256,15 +313,18 @@ class Rig:
         extra_pts, extra_z, extra_w, extra_jaw = [], [], [], []
         for factor, weight, neck, jaw_share in ((1.25, 0.95, 0.65, 0.55), (1.6, 0.7, 0.35, 0.2), (2.4, 0.0, 0.0, 0.0)):
             for p, pz in zip(oval, oval_z, strict=True):
-                q = centre + factor * (p - centre)
+                q = centre + factor * self._tall(p - centre)
                 if not (-0.25 * self.w <= q[0] <= 1.25 * self.w and -0.25 * self.h <= q[1] <= 1.25 * self.h):
                     continue
                 lq = self._local(np.array([q[0], q[1], 0.0]))
                 w_, jaw = weight, 0.0
+                # The frame's border is held still; a ring close to it moves less, or the strip between would fold.
+                edge = min(q[0], self.w - 1 - q[0], q[1], self.h - 1 - q[1])
+                w_ = w_ * float(np.clip(edge / (0.5 * em), 0.0, 1.0))
                 if lq[1] > chin_v - 0.1:
                     # the neck twists part of the way with the head (all the way, and the jaw would slide over
                     # the collar; too little, and a turn would fold the jaw's edge onto the neck)
-                    w_ = neck
+                    w_ = neck * float(np.clip(edge / (0.5 * em), 0.0, 1.0))
                 if lq[1] > 0.3:
                     # below the mouth: carried down with the jaw, less the further from the chin
                     fall = max(0.0, 1 - (abs(lq[0]) / 1.45) ** 2)
@@ -280,7 +340,7 @@ class Rig:
             for x in np.arange(lattice / 2, self.w, lattice):
                 q = np.array([x, y])
                 lq = self._local(np.array([x, y, 0.0]))
-                r = np.linalg.norm((q - centre) / max(np.ptp(oval, axis=0).max() / 2, 1.0))
+                r = self._head_distance(q, centre, max(np.ptp(oval, axis=0).max() / 2, 1.0))
                 if r > 2.1 or lq[1] > chin_v + 0.9:
                     extra_pts.append(q)
                     extra_z.append(0.0)
@@ -311,7 +371,22 @@ class Rig:
             np.clip(lms[fl.CHEEKS, 1].astype(int), 0, self.h - 1),
             np.clip(lms[fl.CHEEKS, 0].astype(int), 0, self.w - 1),
         ].mean(axis=0)
-        self.teeth_color = np.clip(0.55 * np.array([235.0, 230.0, 220.0]) + 0.45 * skin * 1.15, 0, 255)
+        # Teeth are a warm off-white, tinted by the photo's colour cast; where the photo shows its own teeth,
+        # their brightest pixels give the colour directly.
+        cast = skin / max(float(skin.mean()), 1.0)
+        self.teeth_color = np.clip(np.array([236.0, 228.0, 210.0]) * (0.85 + 0.15 * cast), 0, 255)
+        skin_luma = float(skin @ np.array([0.299, 0.587, 0.114]))
+        inner = np.round(lms[fl.LIPS_INNER_UPPER + fl.LIPS_INNER_LOWER[::-1], :2]).astype(np.int32)
+        poly = np.zeros((self.h, self.w), np.uint8)
+        cv2.fillPoly(poly, [inner], 1)
+        shown = img[poly > 0].astype(np.float32)
+        if len(shown) >= 12:
+            luma = shown @ np.array([0.299, 0.587, 0.114])
+            bright = shown[luma >= np.percentile(luma, 85)]
+            if float(luma.max()) > 1.15 * skin_luma:
+                self.teeth_color = bright.mean(axis=0)
+                skin_luma = 170.0  # already lit as the photo is
+        self.mouth_painter = MouthPainter(self.lip_color, self.teeth_color, skin_luma, self.em)
 
     def _spline_weights(self, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The coarse flow grid (pixels) and the thin-plate weights from control-point moves to grid moves."""
@@ -343,8 +418,8 @@ class Rig:
         self.gh, self.gw = gh, gw
         return grid, wg
 
-    def _influence(self, grid: np.ndarray, oval: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """How much the head may move each grid point and pixel; sets the block of the frame that can change."""
+    def _influence(self, grid: np.ndarray, oval: np.ndarray) -> np.ndarray:
+        """How much the head may move each grid point; sets the block of the frame that can change."""
         gh, gw, mouth, ey, em, chin_v = self.gh, self.gw, self.mouth, self.ey, self.em, self.chin_v
         centre = oval.mean(axis=0)
         # Where the head may move the picture at all: 1 over face, hair and upper neck, falling smoothly
@@ -352,16 +427,12 @@ class Rig:
         radius = max(float(np.ptp(oval, axis=0).max()) / 2, 1.0)
 
         def influence(pts: np.ndarray) -> np.ndarray:
-            r = np.linalg.norm(pts - centre, axis=-1) / radius
+            r = self._head_distance(pts, centre, radius)
             rel = pts - mouth
             below = (rel @ ey) / em
             return (1 - _smoothstep(1.7, 2.3, r)) * (1 - _smoothstep(chin_v + 0.4, chin_v + 1.1, below))
 
         grid_infl = influence(grid)
-        # Smooth, so the grid's values upsampled are as good as evaluating every pixel (and much cheaper).
-        coarse = grid_infl.reshape(gh, gw).astype(np.float32)
-        full = cv2.resize(coarse, (gw * self.step, gh * self.step), interpolation=cv2.INTER_LINEAR)
-        pix_infl = np.ascontiguousarray(full[: self.h, : self.w])
         # Only this block of the picture can change; the rest of every frame is the canvas itself.
         moving = np.argwhere(grid_infl.reshape(gh, gw) > 0)
         if moving.size == 0:
@@ -376,7 +447,7 @@ class Rig:
             int(i0 * self.step),
             min(int(i1 * self.step), self.w - 1),
         )
-        return grid_infl, pix_infl
+        return grid_infl
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self.device)
@@ -405,14 +476,17 @@ class Rig:
         self.t_ex, self.t_ey = t(self.ex), t(self.ey)
         self.t_base = t(grid.reshape(self.gh, self.gw, 2))
 
-    def _layers(self, img: np.ndarray, person_mask: np.ndarray, pix_infl: np.ndarray) -> None:
+    def _layers(self, img: np.ndarray, person_mask: np.ndarray) -> None:
         """The person layer (premultiplied, with its mask) and the background plate, as tensors."""
         t = self._tensor
         # Layers: the photo, its person mask, and a background with the person filled in
         # (seen only where the head moves away from where it was).
-        mask = np.clip(person_mask, 0, 1).astype(np.float32)
+        mask = _refine_mask(img, person_mask)
         bg = _background_plate(img, mask)
-        bg = (img + pix_infl[..., None] * (bg.astype(np.float32) - img)).astype(np.float32)
+        # The plate is the photo itself away from the person, so the person layer carries nothing of the room
+        # with it; a plate mixed back towards the photo where the head's influence fades would keep a ghost of a
+        # tall hat or hair there.
+        bg = bg.astype(np.float32)
         # The person layer is premultiplied (photo minus the background's share at soft edges), so a
         # still frame reproduces the photo exactly and a moving head carries its hair fringe along
         # instead of leaving a ghost outline on the plate.
@@ -424,9 +498,9 @@ class Rig:
         """Control-point displacements (B, K, 2) in pixels for a batch of parameter rows."""
         b = params.shape[0]
         expr = (params[:, : len(EXPR)] @ self.t_basis).view(b, -1, 2)
-        yaw = torch.deg2rad(params[:, IDX["yaw"]])
-        pitch = torch.deg2rad(params[:, IDX["pitch"]])
-        roll = torch.deg2rad(params[:, IDX["roll"]])
+        yaw = torch.deg2rad(params[:, IDX["yaw"]] * self.pose_room)
+        pitch = torch.deg2rad(params[:, IDX["pitch"]] * self.pose_room)
+        roll = torch.deg2rad(params[:, IDX["roll"]] * self.pose_room)
         cy, sy, cp, sp, cr, sr = yaw.cos(), yaw.sin(), pitch.cos(), pitch.sin(), roll.cos(), roll.sin()
         one, zero = torch.ones_like(cy), torch.zeros_like(cy)
         ry = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], -1).view(b, 3, 3)
@@ -447,8 +521,12 @@ class Rig:
         p = torch.as_tensor(params, dtype=torch.float32, device=self.device)
         b = p.shape[0]
         disp = self.displacements(p)  # (B, K, 2)
-        flow = self.flow(disp)
-        base = self.t_base.unsqueeze(0).expand(b, -1, -1, -1)
+        # One warp for above the parting of the lips and one for below (see _lip_split).
+        above, below = disp.clone(), disp.clone()
+        above[:, self.t_lower_ids] = disp[:, self.t_lower_from]
+        below[:, self.t_upper_ids] = disp[:, self.t_upper_from]
+        flow = self.flow(torch.cat([above, below]))
+        base = self.t_base.unsqueeze(0).expand(2 * b, -1, -1, -1)
         # The spline gives forward displacements at source points; invert them so every output pixel knows
         # where to sample from.
         src = self.invert(flow, base)
@@ -458,7 +536,13 @@ class Rig:
         block = self._normalise(src[:, j0 : j1 + 1, i0 : i1 + 1]).permute(0, 3, 1, 2)
         size = ((j1 - j0) * self.step + 1, (i1 - i0) * self.step + 1)
         block = F.interpolate(block, size=size, mode="bilinear", align_corners=True)
-        grid = block[:, :, : y1 - y0 + 1, : x1 - x0 + 1].permute(0, 2, 3, 1)
+        grids = block[:, :, : y1 - y0 + 1, : x1 - x0 + 1].permute(0, 2, 3, 1)
+        grid_above, grid_below = grids[:b], grids[b:]
+        # A pixel whose source under the lower warp lies below the parting belongs to the lower lip and jaw.
+        side = F.grid_sample(
+            self.t_side.expand(b, -1, -1, -1), grid_below, mode="bilinear", padding_mode="border", align_corners=True
+        ).permute(0, 2, 3, 1)
+        grid = torch.lerp(grid_above, grid_below, side)
         warped = F.grid_sample(
             self.t_img.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=True
         )
@@ -511,41 +595,15 @@ class Rig:
         return pts * scale - 1.0
 
     def _mouth_interior(self, frame: np.ndarray, pts: np.ndarray) -> None:
-        """Paint a dark cavity with a hint of teeth where the lips open beyond the photo."""
+        """Paint the inside of the mouth (teeth, tongue, throat) where the lips open beyond the photo."""
         gaps = [float((pts[b] - pts[a]) @ self.ey) for a, b in self.mid_pairs]
         extra = float(np.mean(gaps)) / self.em - self.rest_sep
-        if extra < 0.015:
+        if extra < 0.01:
             return
-        strength = min(1.0, (extra - 0.015) / 0.04)
-        poly = pts[self.inner_idx]
-        x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 3
-        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 4
-        x0, y0 = max(x0, 0), max(y0, 0)
-        x1, y1 = min(x1, self.w), min(y1, self.h)
-        if x1 - x0 < 3 or y1 - y0 < 3:
-            return
-        roi = frame[y0:y1, x0:x1].astype(np.float32)
-        shift = 2  # quarter-pixel polygon edges for smooth lips
-        to_int = lambda a: np.round((a - [x0, y0]) * (1 << shift)).astype(np.int32)  # noqa: E731
-        cav = np.zeros(roi.shape[:2], np.float32)
-        cv2.fillPoly(cav, [to_int(poly)], 1.0, lineType=cv2.LINE_AA, shift=shift)
+        strength = min(1.0, (extra - 0.01) / 0.03)
         upper = pts[self.upper_inner_idx]
-        teeth_h = min(extra * 0.3, 0.07) * self.em
-        teeth_poly = np.vstack([upper, (upper + self.ey * teeth_h)[::-1]])
-        teeth = np.zeros_like(cav)
-        cv2.fillPoly(teeth, [to_int(teeth_poly)], 1.0, lineType=cv2.LINE_AA, shift=shift)
-        if self.photo_open:
-            teeth[:] = 0.0  # the photo's own teeth stay attached to the upper lip
-        teeth = cv2.GaussianBlur(teeth * cav, (3, 3), 0)
-        cav = cv2.GaussianBlur(cav, (3, 3), 0)
-        # Shade from top (teeth, dark throat) to a reddish tongue hint at the bottom.
-        ys = np.linspace(0, 1, roi.shape[0])[:, None, None]
-        dark = self.lip_color * 0.3
-        tongue = self.lip_color * 0.7
-        interior = dark + (tongue - dark) * np.clip((ys - 0.55) / 0.45, 0, 1)
-        interior = interior + teeth[..., None] * (self.teeth_color - interior)
-        a = (cav * strength)[..., None]
-        frame[y0:y1, x0:x1] = np.clip(roi * (1 - a) + interior * a, 0, 255).astype(np.uint8)
+        lower = pts[[self.upper_inner_idx[0], *self.cavity_lower, self.upper_inner_idx[-1]]]
+        self.mouth_painter.paint(frame, upper, lower, strength, upper_teeth=not self.photo_open)
 
 
 def _warp_depth(lms: np.ndarray, slope: float) -> np.ndarray:
@@ -582,18 +640,63 @@ def _thin(points: np.ndarray, existing: np.ndarray, min_dist: float) -> np.ndarr
     return candidates[np.array(keep, dtype=np.int64)]
 
 
+def _refine_mask(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The person mask re-estimated near its outline from colour: how much of each pixel is the person's colour
+    there and how much the background's.
+
+    The segmenter's mask is coarse and reaches well past the head (20 px at 512 on a cap against the sky); that
+    band of background travels with the head over the still plate and shows as a light or dark outline. Near
+    the outline each pixel is compared with the person's colour carried out from inside and the background's
+    carried in from outside; where the two differ, a pixel close to the background's colour is background.
+    """
+    m = np.clip(mask, 0, 1).astype(np.float32)
+    h, w = m.shape
+    reach = max(3, round(max(h, w) / 33))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    person = (m > 0.5).astype(np.uint8)
+    if person.sum() == 0 or person.all():
+        return m
+    sure_fg = cv2.erode(person, disk).astype(np.float32)
+    sure_bg = 1.0 - cv2.dilate(person, disk).astype(np.float32)
+    if sure_fg.sum() == 0 or sure_bg.sum() == 0:
+        return m
+    px = img.astype(np.float32)
+    fg = _push_pull(px, sure_fg)
+    bg = _push_pull(px, sure_bg)
+    diff = fg - bg
+    contrast = np.sqrt((diff**2).sum(-1))
+    # Distance from the background's colour, not closeness to one person colour: a white cap, a grey beard or
+    # glasses are far from the backdrop and stay the person even if nothing inside the face looks like them.
+    away = np.sqrt(((px - bg) ** 2).sum(-1)) / np.maximum(contrast, 1.0)
+    alpha = np.clip((away - 0.1) / 0.5, 0, 1).astype(np.float32)
+    alpha = cv2.ximgproc.guidedFilter(px / 255.0, alpha.astype(np.float32), 2, 1e-3)
+    # Trust colour only where person and background look different; elsewhere keep the segmenter's word.
+    trust = np.clip((contrast - 20.0) / 40.0, 0, 1)
+    band = (1.0 - sure_fg) * (1.0 - sure_bg)
+    refined = m + band * trust * (alpha - m)
+    # Never reach past where the segmenter saw anything.
+    return np.clip(np.minimum(refined, cv2.dilate(m, np.ones((5, 5), np.uint8))), 0, 1).astype(np.float32)
+
+
 def _background_plate(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The photo with the person (and a margin round it) filled from the background right next to it."""
     h, w = img.shape[:2]
     if float(mask.max()) < 0.05:
         return img.copy()
     # Segmentation under-reaches wispy hair: leave out a margin round the person so no hair stays on the plate.
-    margin = max(3, round(max(h, w) / 40))
+    margin = max(3, round(max(h, w) / 60))
     person = cv2.dilate(
         (mask > 0.02).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2)
     )
     valid = 1.0 - person.astype(np.float32)
-    fill = _push_pull(img.astype(np.float32), valid)
+    px = img.astype(np.float32)
+    fill = _push_pull(px, valid)
+    # The fill is smooth where the room has grain; a band of it revealed beside a turning head would look
+    # cleaner than its surroundings. Give it the neighbouring background's grain (fixed noise: the plate is still).
+    detail = px - cv2.GaussianBlur(px, (0, 0), 1.2)
+    grain = np.sqrt(_push_pull(detail**2, valid))
+    noise = np.random.default_rng(0x91A7).standard_normal(px.shape).astype(np.float32)
+    fill = fill + grain * cv2.GaussianBlur(noise, (0, 0), 0.6) * 1.6
     # Feather the plate's own edge: a hard switch from fill to photo would itself be a line when revealed.
     keep = cv2.GaussianBlur(valid, (0, 0), margin / 2) * valid
     return np.clip(keep[..., None] * img + (1 - keep[..., None]) * fill, 0, 255).astype(np.uint8)
