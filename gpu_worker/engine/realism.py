@@ -100,7 +100,7 @@ def opening_spread(opening: np.ndarray) -> dict[str, float]:
 
 @torch.no_grad()
 def warp_folds(rig: Rig, params: np.ndarray) -> dict[str, float]:
-    """How far the warp is from a clean one-to-one map around the head, mouth left out (it is repainted).
+    """How far the warp is from a clean one-to-one map around the head (mouth and eyes left out: they close).
 
     ``min_det``: the smallest area ratio of the forward map (below 0 the picture folds over itself: an outline
     drawn twice); ``residual_p99`` / ``residual_max``: pixels by which the inverse misses (a smeared outline).
@@ -118,6 +118,9 @@ def warp_folds(rig: Rig, params: np.ndarray) -> dict[str, float]:
     det = (1 + dudx) * (1 + dvdy) - dudy * dvdx
     grid = rig.t_base.cpu().numpy()
     away = np.linalg.norm(grid - rig.mouth, axis=-1) > 0.75 * rig.em
+    # A closing eyelid folds the eye's opening shut on purpose; the eyes are left out like the mouth.
+    for eye in rig.eye_centres:
+        away &= np.linalg.norm(grid - eye, axis=-1) > 0.3 * rig.em
     moving = np.abs(f).sum(axis=1).max(axis=0) > 1e-3
     region = away & moving
     return {

@@ -42,6 +42,10 @@ class Rig:
         lms[:, 2] = _warp_depth(lms, DEPTH_SLOPE)
         self.h, self.w = img.shape[:2]
         _eyes, self.mouth, self.ex, self.em = eye_mouth_frame(lms)
+        self.eye_centres = [
+            lms[fl.RIGHT_EYE_UPPER + fl.RIGHT_EYE_LOWER, :2].mean(axis=0),
+            lms[fl.LEFT_EYE_UPPER + fl.LEFT_EYE_LOWER, :2].mean(axis=0),
+        ]
         self.ey = np.array([-self.ex[1], self.ex[0]])
         self.chin_v = float(self._local(lms[152])[1])
 
@@ -82,6 +86,7 @@ class Rig:
         self.mid_pairs = list(zip(self.cavity_upper, self.cavity_lower, strict=True))[3:6]
         self.rest_sep = float(np.mean([(src[b] - src[a]) @ self.ey for a, b in self.mid_pairs])) / self.em
         self._lip_split(pos, src)
+        self._blocks()
 
     def _lip_split(self, pos: dict[int, int], src: np.ndarray) -> None:
         """Which points lie on each side of the parting of the lips, and a map of that side over the canvas.
@@ -117,6 +122,56 @@ class Rig:
         width = 0.5 + 1.5 * beyond
         side = np.clip(0.5 + (v - along) / (2 * width), 0.0, 1.0).astype(np.float32)
         self.t_side = torch.as_tensor(side, device=self.device)[None, None]
+
+    def _blocks(self) -> None:
+        """The grid blocks every batch works on: the moving block of the frame and, inside it, the mouth's.
+
+        Only the block round the mouth needs the second (below-the-parting) warp: its difference from the first
+        falls under a tenth of a pixel 1.1 eye-mouth distances from the mouth, and fades to nothing at the box.
+        """
+        j0, j1, i0, i1 = self.roi_grid
+        gw = self.gw
+        wg = self.t_wg.view(self.gh, gw, -1)
+        self.t_wg_roi = wg[j0 : j1 + 1, i0 : i1 + 1].reshape((j1 - j0 + 1) * (i1 - i0 + 1), -1).contiguous()
+        self.t_base_roi = self.t_base[j0 : j1 + 1, i0 : i1 + 1].contiguous()
+        y0, y1, x0, x1 = self.roi_px
+        self.t_up_roi = (self._upsampler(j1 - j0, y1 - y0 + 1), self._upsampler(i1 - i0, x1 - x0 + 1))
+        # The mouth's box: 1.1 eye-mouth distances either side of the mouth, 0.8 above it, 1.1 below (the jaw).
+        em, reach = self.em, (1.1, 0.8, 1.1)
+        sides, heights = (-reach[0], reach[0]), (-reach[1], reach[2])
+        corners = np.array([self.mouth + em * (a * self.ex + b * self.ey) for a in sides for b in heights])
+        lo = np.floor(corners.min(axis=0) / self.step).astype(int)
+        hi = np.ceil(corners.max(axis=0) / self.step).astype(int)
+        bj0, bj1 = max(int(lo[1]), j0), min(int(hi[1]), j1)
+        bi0, bi1 = max(int(lo[0]), i0), min(int(hi[0]), i1)
+        self.box_grid = (bj0, bj1, bi0, bi1)
+        self.t_wg_box = wg[bj0 : bj1 + 1, bi0 : bi1 + 1].reshape((bj1 - bj0 + 1) * (bi1 - bi0 + 1), -1).contiguous()
+        self.t_base_box = self.t_base[bj0 : bj1 + 1, bi0 : bi1 + 1].contiguous()
+        # Pixels of the box inside the moving block (the last grid point may lie past the frame).
+        py0, px0 = bj0 * self.step, bi0 * self.step
+        py1, px1 = min(bj1 * self.step, y1), min(bi1 * self.step, x1)
+        self.box_px = (py0, py1, px0, px1)
+        self.t_up_box = (self._upsampler(bj1 - bj0, py1 - py0 + 1), self._upsampler(bi1 - bi0, px1 - px0 + 1))
+        yy, xx = np.mgrid[py0 : py1 + 1, px0 : px1 + 1].astype(np.float32)
+        rel = np.stack([xx - self.mouth[0], yy - self.mouth[1]], axis=-1)
+        u, v = np.abs(rel @ self.ex) / em, rel @ self.ey / em
+        window = (
+            (1 - _smoothstep(reach[0] - 0.25, reach[0] - 0.02, u))
+            * (1 - _smoothstep(reach[2] - 0.25, reach[2] - 0.02, v))
+            * (1 - _smoothstep(reach[1] - 0.25, reach[1] - 0.02, -v))
+        )
+        self.t_window = self._tensor(window)[None, :, :, None]
+
+    def _upsampler(self, cells: int, size: int) -> torch.Tensor:
+        """Matrix (size, cells + 1) that upsamples ``cells`` grid steps bilinearly onto pixels (grid point k on
+        pixel k * step); one matrix product per axis is much faster on a CPU than interpolate()."""
+        pos = np.arange(size, dtype=np.float64) / self.step
+        k = np.clip(np.floor(pos).astype(int), 0, max(cells - 1, 0))
+        frac = pos - k
+        m = np.zeros((size, cells + 1), np.float32)
+        m[np.arange(size), k] = 1 - frac
+        m[np.arange(size), np.minimum(k + 1, cells)] += frac
+        return self._tensor(m)
 
     def _tall(self, d: np.ndarray) -> np.ndarray:
         """Offsets from the face's centre stretched upwards: hair and hats rise well above the face oval."""
@@ -521,28 +576,31 @@ class Rig:
         p = torch.as_tensor(params, dtype=torch.float32, device=self.device)
         b = p.shape[0]
         disp = self.displacements(p)  # (B, K, 2)
-        # One warp for above the parting of the lips and one for below (see _lip_split).
+        # One warp for above the parting of the lips and one for below (see _lip_split), the second only round
+        # the mouth (see _blocks).
         above, below = disp.clone(), disp.clone()
         above[:, self.t_lower_ids] = disp[:, self.t_lower_from]
         below[:, self.t_upper_ids] = disp[:, self.t_upper_from]
-        flow = self.flow(torch.cat([above, below]))
-        base = self.t_base.unsqueeze(0).expand(2 * b, -1, -1, -1)
+        j0, j1, i0, i1 = self.roi_grid
+        bj0, bj1, bi0, bi1 = self.box_grid
+        step = self.step
+        flow = (self.t_wg_roi @ above).view(b, j1 - j0 + 1, i1 - i0 + 1, 2).permute(0, 3, 1, 2)
+        flow_box = (self.t_wg_box @ below).view(b, bj1 - bj0 + 1, bi1 - bi0 + 1, 2).permute(0, 3, 1, 2)
         # The spline gives forward displacements at source points; invert them so every output pixel knows
         # where to sample from.
-        src = self.invert(flow, base)
-        j0, j1, i0, i1 = self.roi_grid
+        src = self.invert(flow, self.t_base_roi.expand(b, -1, -1, -1), (i0 * step, j0 * step))
+        src_box = self.invert(flow_box, self.t_base_box.expand(b, -1, -1, -1), (bi0 * step, bj0 * step))
         y0, y1, x0, x1 = self.roi_px
         # Normalising commutes with bilinear upsampling, so do it on the small grid.
-        block = self._normalise(src[:, j0 : j1 + 1, i0 : i1 + 1]).permute(0, 3, 1, 2)
-        size = ((j1 - j0) * self.step + 1, (i1 - i0) * self.step + 1)
-        block = F.interpolate(block, size=size, mode="bilinear", align_corners=True)
-        grids = block[:, :, : y1 - y0 + 1, : x1 - x0 + 1].permute(0, 2, 3, 1)
-        grid_above, grid_below = grids[:b], grids[b:]
+        grid = self._upsample(self._normalise(src), *self.t_up_roi)
+        grid_below = self._upsample(self._normalise(src_box), *self.t_up_box)
         # A pixel whose source under the lower warp lies below the parting belongs to the lower lip and jaw.
         side = F.grid_sample(
             self.t_side.expand(b, -1, -1, -1), grid_below, mode="bilinear", padding_mode="border", align_corners=True
         ).permute(0, 2, 3, 1)
-        grid = torch.lerp(grid_above, grid_below, side)
+        py0, py1, px0, px1 = self.box_px
+        inner = grid[:, py0 - y0 : py1 - y0 + 1, px0 - x0 : px1 - x0 + 1]
+        inner.copy_(torch.lerp(inner, grid_below, side * self.t_window))
         warped = F.grid_sample(
             self.t_img.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=True
         )
@@ -561,22 +619,32 @@ class Rig:
         """Forward flow (B, 2, gh, gw) in pixels on the coarse grid for control-point displacements (B, K, 2)."""
         return (self.t_wg @ disp).view(disp.shape[0], self.gh, self.gw, 2).permute(0, 3, 1, 2)
 
-    def invert(self, flow: torch.Tensor, base: torch.Tensor, steps: int = INVERT_STEPS) -> torch.Tensor:
-        """Source point of every grid point under the forward flow (B, 2, gh, gw), by Newton's method.
+    def invert(
+        self,
+        flow: torch.Tensor,
+        base: torch.Tensor,
+        origin: tuple[float, float] = (0.0, 0.0),
+        steps: int = INVERT_STEPS,
+    ) -> torch.Tensor:
+        """Source point (B, h, w, 2) of every point of a grid block under its forward flow (B, 2, h, w), by Newton.
 
-        Plain fixed-point iteration diverges where the flow compresses the picture (under a dropping chin, on
-        the far side of a turned head) and there put duplicated strips of the outline into the frame.
+        ``base`` holds the block's pixel positions and ``origin`` its first point. Plain fixed-point iteration
+        diverges where the flow compresses the picture (under a dropping chin, on the far side of a turned head)
+        and there put duplicated strips of the outline into the frame.
         """
-        b = flow.shape[0]
+        h, w = flow.shape[2:]
         step = float(self.step)
         # Jacobian of the forward map x -> x + flow(x), per grid cell, sampled along with the flow.
         fx = torch.gradient(flow, dim=3)[0] / step
         fy = torch.gradient(flow, dim=2)[0] / step
         field = torch.cat([flow, fx, fy], dim=1)  # u, v, du/dx, dv/dx, du/dy, dv/dy
-        span = torch.tensor([2.0 / ((self.gw - 1) * step), 2.0 / ((self.gh - 1) * step)], device=flow.device)
+        span = torch.tensor([2.0 / ((w - 1) * step), 2.0 / ((h - 1) * step)], device=flow.device)
+        shift = torch.tensor(origin, device=flow.device, dtype=flow.dtype)
         src = base - flow.permute(0, 2, 3, 1)
         for _ in range(steps):
-            f = F.grid_sample(field, src * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True)
+            f = F.grid_sample(
+                field, (src - shift) * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True
+            )
             f = f.permute(0, 2, 3, 1)
             r = src + f[..., :2] - base
             a, c = 1.0 + f[..., 2], f[..., 4]
@@ -588,7 +656,13 @@ class Rig:
             # Keep each step within a few grid cells so a poor Jacobian cannot throw a point far away.
             norm = delta.norm(dim=-1, keepdim=True).clamp(min=1e-6)
             src = src - delta * (norm.clamp(max=3 * step) / norm)
-        return src.view(b, self.gh, self.gw, 2)
+        return src
+
+    @staticmethod
+    def _upsample(coarse: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """(B, h, w, 2) grid block -> (B, H, W, 2) on pixels, by the two upsampling matrices."""
+        c = coarse.permute(0, 3, 1, 2)  # (B, 2, h, w)
+        return (rows @ (c @ cols.T)).permute(0, 2, 3, 1)
 
     def _normalise(self, pts: torch.Tensor) -> torch.Tensor:
         scale = torch.tensor([2.0 / (self.w - 1), 2.0 / (self.h - 1)], device=pts.device)
