@@ -33,11 +33,37 @@ def bright_backdrop(faces: FaceModels) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def small_painting() -> np.ndarray:
+    """A 394x500 oil-paint rendering of Grace Hopper's portrait whose face is about 60 px wide."""
+    photo = cv2.imread(str(FIXTURES / "grace_hopper.jpg"))
+    # The sitter, painted at the photo's own size (broad strokes), then shrunk into a larger canvas as in a
+    # half-length portrait; the surroundings are a dark, painted ground with no second face in it.
+    figure = cv2.resize(cv2.xphoto.oilPainting(photo, 5, 1), (190, 223), interpolation=cv2.INTER_AREA)
+    h, w = 500, 394
+    rng = np.random.default_rng(7)
+    blotches = cv2.resize(rng.normal(0, 1, (10, 8)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    yy, xx = np.mgrid[:h, :w] / h
+    tone = 0.55 + 0.25 * blotches - 0.35 * np.hypot(xx - 0.4, yy - 0.4)
+    ground = np.dstack([40 + 35 * tone, 55 + 45 * tone, 62 + 55 * tone]).astype(np.float32)  # BGR, warm brown
+    ground = cv2.xphoto.oilPainting(np.clip(ground, 0, 255).astype(np.uint8), 9, 1).astype(np.float32)
+    y, x = 115, 102
+    fy, fx = np.mgrid[:223, :190]
+    # An oval vignette melts the figure's own backdrop into the ground.
+    r = np.hypot((fx - 95) / 95, (fy - 130) / 125)
+    alpha = np.clip((1.05 - r) / 0.25, 0, 1)[..., None]
+    region = ground[y : y + 223, x : x + 190]
+    ground[y : y + 223, x : x + 190] = alpha * figure + (1 - alpha) * region
+    return cv2.cvtColor(np.clip(ground, 0, 255).astype(np.uint8), cv2.COLOR_BGR2RGB)
+
+
 def main() -> int:
     """Write every derived fixture."""
     faces = FaceModels()
     out = FIXTURES / "astronaut_bright.jpg"
     cv2.imwrite(str(out), cv2.cvtColor(bright_backdrop(faces), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    print("wrote", out.relative_to(ROOT))
+    out = FIXTURES / "painting_small_face.jpg"
+    cv2.imwrite(str(out), cv2.cvtColor(small_painting(), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     print("wrote", out.relative_to(ROOT))
     return 0
 
