@@ -58,12 +58,13 @@ class MouthPainter:
         upper: np.ndarray,
         lower: np.ndarray,
         strength: float,
-        upper_teeth: bool = True,
+        own_teeth: bool = False,
     ) -> None:
         """Paint into ``frame`` between the upper inner-lip contour and the lower one (corner to corner, pixels).
 
         ``upper`` and ``lower`` run from the left corner to the right corner, corners included in both.
-        ``upper_teeth`` is False when the photo shows its own upper teeth (they stay, attached to the upper lip).
+        ``own_teeth`` is True when the photo shows its own teeth: they stay attached to their lips (upper to the
+        upper lip, lower to the jaw), so only the throat and tongue are painted between them.
         """
         left, right = upper[0], upper[-1]
         across = right - left
@@ -124,14 +125,14 @@ class MouthPainter:
         low_edge = bottom - low_len
         gap_l, pos_l = _tooth_pattern(u, half, LOWER_BOUNDS)
         low = _soft_step(v - low_edge) * _soft_step(0.8 * half - side * half)
-        low *= np.clip((opening - 0.09 * em) / (0.06 * em), 0, 1)
+        low *= np.clip((opening - 0.09 * em) / (0.06 * em), 0, 1) * (not own_teeth)
         low_shade = 0.62 * lit * (0.92 + 0.08 * np.sin(np.pi * pos_l))
         low_shade *= 1.0 - 0.2 * np.exp(-((gap_l / 0.5) ** 2))
         low_col = self.teeth * low_shade[..., None]
         low_col = low_col + 0.25 * (self.throat_rim - low_col)  # lit by light bounced off the lips and tongue
         colour = colour + low[..., None] * (low_col - colour)
 
-        if upper_teeth:
+        if not own_teeth:
             # Upper teeth: fixed to the skull just under the upper lip; the incisors are longest, and each
             # tooth's edge rounds off towards its neighbours, leaving a small notch between them.
             gap_u, pos_u = _tooth_pattern(u, half, UPPER_BOUNDS)

@@ -677,7 +677,7 @@ class Rig:
         strength = min(1.0, (extra - 0.01) / 0.03)
         upper = pts[self.upper_inner_idx]
         lower = pts[[self.upper_inner_idx[0], *self.cavity_lower, self.upper_inner_idx[-1]]]
-        self.mouth_painter.paint(frame, upper, lower, strength, upper_teeth=not self.photo_open)
+        self.mouth_painter.paint(frame, upper, lower, strength, own_teeth=self.photo_open)
 
 
 def _warp_depth(lms: np.ndarray, slope: float) -> np.ndarray:
