@@ -286,7 +286,7 @@ def compute_motion(
 
     jaw_phone = tgt[:, 0] * (0.45 + 0.75 * loud_gate)
     jaw_loud = 0.95 * loud_gate
-    jaw = trust * (0.6 * jaw_phone + 0.4 * jaw_loud) + (1 - trust) * jaw_loud
+    jaw = trust * (0.45 * jaw_phone + 0.55 * jaw_loud) + (1 - trust) * jaw_loud
     width = trust * tgt[:, 1] + (1 - trust) * spec_width * loud_gate
     rnd = trust * tgt[:, 2] + (1 - trust) * spec_round * loud_gate
     press = tgt[:, 3] * trust
