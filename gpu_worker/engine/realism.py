@@ -50,13 +50,17 @@ def head_rings(faces: FaceModels, rgb: np.ndarray, lms: np.ndarray, width: int =
     return {"edge": ((edge > 0) & head) | (jaw > 0), "outside": ((grow(reach) - grow(width)) > 0) & head}
 
 
-def seam_energy(rgb: np.ndarray, rings: dict) -> dict[str, float]:
-    """Gradient energy on the outline and in the background just beyond it, and bright-ridge strength."""
+def _gradient_energy(rgb: np.ndarray) -> np.ndarray:
     luma = _luma(rgb)
     gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3) / 8
     gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3) / 8
-    g2 = gx**2 + gy**2
-    smooth = cv2.GaussianBlur(luma, (0, 0), 1.0)
+    return gx**2 + gy**2
+
+
+def seam_energy(rgb: np.ndarray, rings: dict) -> dict[str, float]:
+    """Gradient energy on the outline and in the background just beyond it, and bright-ridge strength."""
+    g2 = _gradient_energy(rgb)
+    smooth = cv2.GaussianBlur(_luma(rgb), (0, 0), 1.0)
     # A light line one or two pixels wide is a negative second derivative across it.
     ridge = np.clip(-cv2.Laplacian(smooth, cv2.CV_32F, ksize=3), 0, None)
     return {

@@ -231,10 +231,14 @@ class Rig:
             )
         )
         vgap = max(0.035, 2.0 / em)
-        for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True):
+        # How far each inner-lip point was pulled off the real lip line (face units, towards the other lip's
+        # side): the mouth's painting starts that much inside, so it never covers the lips' own edges.
+        self.lip_pull = np.zeros((len(UPPER_INNER), 2))
+        for i, (a, b) in enumerate(zip(UPPER_INNER, LOWER_INNER, strict=True)):
             ga, gb = uv[pos[a], 1], uv[pos[b], 1]
             if gb - ga < vgap:
                 mid = (ga + gb) / 2
+                self.lip_pull[i] = (ga - (mid - vgap / 2), (mid + vgap / 2) - gb)
                 for lm, v in ((a, mid - vgap / 2), (b, mid + vgap / 2)):
                     uv[pos[lm], 1] = v
                     src[pos[lm]] = mouth + em * (uv[pos[lm], 0] * ex + v * ey)
@@ -687,8 +691,13 @@ class Rig:
         if extra < 0.01:
             return
         strength = min(1.0, (extra - 0.01) / 0.03)
-        upper = pts[self.upper_inner_idx]
-        lower = pts[[self.upper_inner_idx[0], *self.cavity_lower, self.upper_inner_idx[-1]]]
+        upper = pts[self.upper_inner_idx].copy()
+        lower = pts[[self.upper_inner_idx[0], *self.cavity_lower, self.upper_inner_idx[-1]]].copy()
+        if not self.photo_open:
+            across = upper[-1] - upper[0]
+            down = np.array([-across[1], across[0]]) / max(float(np.linalg.norm(across)), 1e-6)
+            upper[1:-1] += self.lip_pull[:, :1] * self.em * down
+            lower[1:-1] -= self.lip_pull[:, 1:] * self.em * down
         self.mouth_painter.paint(frame, upper, lower, strength, own_teeth=self.photo_open)
 
 
@@ -780,6 +789,10 @@ def _background_plate(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # The fill is smooth where the room has grain; a band of it revealed beside a turning head would look
     # cleaner than its surroundings. Give it the neighbouring background's grain (fixed noise: the plate is still).
     detail = px - cv2.GaussianBlur(px, (0, 0), 1.2)
+    # Edges are not grain: clip to a few times the backdrop's typical detail (hair fringes just outside the
+    # margin would otherwise carry a coarse noise into the fill right beside the head).
+    typical = float(np.median(np.abs(detail[valid > 0]))) * 1.4826 if valid.any() else 0.0
+    detail = np.clip(detail, -2.5 * typical, 2.5 * typical)
     grain = np.sqrt(_push_pull(detail**2, valid))
     noise = np.random.default_rng(0x91A7).standard_normal(px.shape).astype(np.float32)
     fill = fill + grain * cv2.GaussianBlur(noise, (0, 0), 0.6) * 1.6
