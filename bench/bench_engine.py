@@ -1,7 +1,8 @@
-"""Engine benchmark: speed per size and stage, and quality re-measured on the output video.
+"""Engine benchmark: speed per size and stage, quality re-measured on the output video, and realism.
 
 Run: ``python bench/bench_engine.py`` (defaults: Grace Hopper photo, 10.8 s Harvard sentences,
-256/512/1024 px at 25 fps, CUDA when present). Prints one table for speed and one for quality.
+256/512/1024 px at 25 fps, CUDA when present). Prints a speed table, a quality table and a realism table
+(the seam round the head on a bright-backdrop portrait, the head rotation reached, how mouth openings spread).
 """
 
 from __future__ import annotations
@@ -18,10 +19,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
-from gpu_worker.engine import RenderOptions, get_engine  # noqa: E402
+from gpu_worker.engine import Engine, RenderOptions, get_engine  # noqa: E402
 from gpu_worker.engine.audio import decode_audio, frame_features  # noqa: E402
 from gpu_worker.engine.face import build_canvas, load_photo  # noqa: E402
 from gpu_worker.engine.metrics import jitter, mouth_opening, pearson, rigid_residual  # noqa: E402
+from gpu_worker.engine.realism import (  # noqa: E402
+    head_rings,
+    head_rotation,
+    opening_spread,
+    seam_energy,
+    warp_folds,
+)
+from gpu_worker.engine.render import Rig  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "engine"
 
@@ -40,6 +49,8 @@ def main() -> int:
     ap.add_argument("--fps", type=int, default=25)
     ap.add_argument("--device", default=None)
     ap.add_argument("--quality-size", type=int, default=512, help="size whose output is re-measured")
+    ap.add_argument("--seam-photo", default=str(FIXTURES / "astronaut_bright.jpg"), help="bright-backdrop portrait")
+    ap.add_argument("--no-realism", action="store_true", help="skip the realism table")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -140,7 +151,97 @@ def main() -> int:
         print("| dlib identity distance | n/a | dlib-bin / face_recognition_models not installed |")
     print(f"| landmark jitter | {jit:.4f} | mean 2nd difference of rigid landmarks per frame, eye-mouth units |")
     print(f"| background motion | {bg_motion:.2f} | mean abs change of the top-left corner vs frame 0, 0-255 |")
+    if not args.no_realism:
+        speech = found & (loud > 0.35)
+        _realism(engine, args, canvas.landmarks, lms, opening[speech])
     return 0
+
+
+# Fixed poses for the seam: the same motion for any version of the rig, so figures compare like with like (a
+# clip's own motion differs between versions). The turns and nods the motion model reaches, and a dropped jaw.
+SEAM_POSES = [
+    {"yaw": 12.0},
+    {"yaw": -12.0},
+    {"pitch": 8.0},
+    {"pitch": -8.0},
+    {"roll": 6.0},
+    {"jaw": 1.0},
+    {"yaw": -12.0, "pitch": 6.0, "jaw": 0.6},
+    {"yaw": 10.0, "pitch": -5.0, "roll": 3.0, "jaw": 0.4},
+]
+
+
+def _pose_rows() -> np.ndarray:
+    from gpu_worker.engine.motion import IDX, PARAMS
+
+    rows = np.zeros((len(SEAM_POSES), len(PARAMS)), np.float32)
+    rows[:, IDX["scale"]] = 1.0
+    for row, pose in zip(rows, SEAM_POSES, strict=True):
+        for name, value in pose.items():
+            row[IDX[name]] = value
+    return rows
+
+
+def _realism(engine: Engine, args: argparse.Namespace, ref: np.ndarray, lms: list, speech_opening: np.ndarray) -> None:
+    """Print the realism table: head rotation reached and mouth spread (from the quality clip), seam (bright photo)."""
+    rot = np.array([head_rotation(ref, m) for m in lms if m is not None])
+    spread = opening_spread(speech_opening)
+    # The seam: fixed poses rendered on a bright-backdrop portrait by the rig itself (no watermark, no encode).
+    size = args.quality_size
+    photo = load_photo(args.seam_photo)
+    canvas = build_canvas(photo, engine.faces.detect(photo), size, False, 1.0)
+    rig = Rig(canvas, engine.faces.segment(canvas.image), engine.device)
+    rows = _pose_rows()
+    frames = rig.render(rows)
+    # The warp's own check: folds and inverse misses are what draw a seam.
+    folds = warp_folds(rig, rows)
+    still = canvas.image
+    ref_seam = seam_energy(still, head_rings(engine.faces, still, engine.faces.landmarks(still)))
+    ratios: dict[str, list[float]] = {"edge": [], "ridge": []}
+    for f in frames:
+        m = engine.faces.landmarks(f)
+        if m is None:
+            continue
+        rings = head_rings(engine.faces, f, m)
+        e = seam_energy(f, rings)
+        for k in ratios:
+            ratios[k].append(e[k] / max(ref_seam[k], 1e-6))
+    print()
+    seam_name = Path(args.seam_photo).name
+    print(
+        f"Realism at {size} px (head rotation and mouth from the quality clip; "
+        f"seam: {len(rows)} fixed poses on {seam_name}):"
+    )
+    print()
+    print("| metric | value | meaning |")
+    print("|---|---:|---|")
+    for j, name in enumerate(("yaw", "pitch", "roll")):
+        lo, hi = np.percentile(rot[:, j], [2, 98])
+        print(
+            f"| head {name} reached | {lo:+.1f} .. {hi:+.1f} deg (max abs {np.abs(rot[:, j]).max():.1f}) | "
+            f"2nd-98th percentile, mesh on the output vs the photo (3D skull points) |"
+        )
+    print(
+        f"| mouth opening in speech | median {spread['median']:.3f}, p90 {spread['p90']:.3f}, "
+        f"max {spread['max']:.3f} | inner-lip gap / eye-mouth where loudness > 0.35 |"
+    )
+    print(
+        f"| median / max opening | {spread['median_over_max']:.2f} | most syllables open less than the widest vowel |"
+    )
+    print(
+        f"| warp fold (min area ratio) | {folds['min_det']:.2f} | forward map round the head; "
+        f"< 0 draws the outline twice |"
+    )
+    print(
+        f"| warp inverse miss | p99 {folds['residual_p99']:.2f} px, max {folds['residual_max']:.2f} px | "
+        f"smear / ghost outline where it is large |"
+    )
+    for k, meaning in (
+        ("edge", "gradient energy on the head's outline (jaw, chin too) vs the same band in the photo"),
+        ("ridge", "bright thin lines on the outline vs the photo"),
+    ):
+        v = np.array(ratios[k])
+        print(f"| seam {k} ratio | mean {v.mean():.2f}, max {v.max():.2f} | {meaning} |")
 
 
 if __name__ == "__main__":

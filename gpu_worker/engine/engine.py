@@ -69,6 +69,7 @@ class ClipPlan:
     duration_s: float
     timings: dict[str, float] = field(default_factory=dict)
     watermark_id: str = ""
+    small_face: bool = False
 
 
 def _default_device() -> torch.device:
@@ -149,6 +150,7 @@ class Engine:
             frame_count=n_frames,
             duration_s=track.duration_s,
             timings=timings,
+            small_face=face.small,
         )
         controls = MotionControls(
             fps=opts.fps, seed=opts.seed, motion=opts.motion, gaze=opts.gaze, emotion=opts.emotion
@@ -303,6 +305,7 @@ class Engine:
             duration_s=plan.duration_s,
             has_audio=writer.has_audio,
             watermark_id=plan.watermark_id,
+            small_face=plan.small_face,
         )
 
 

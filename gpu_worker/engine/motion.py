@@ -59,6 +59,13 @@ VISEMES: dict[str, tuple[float, float, float, float]] = {
     "UH": (0.35, -0.1, 0.6, 0.0),
     "UW": (0.25, -0.3, 1.0, 0.0),
 }
+# Jaw opening: the widest, and the curve that makes ordinary syllables open less than the widest vowel.
+JAW_MAX = 1.1
+JAW_CURVE = 1.5
+# Iris shift (gaze units) per degree of head turn that keeps the eyes on the camera: an eyeball of ~12 mm radius
+# against an eye-mouth distance of ~70 mm, and the rig's 0.065 (x) / 0.035 (y) eye-mouth units per gaze unit.
+GAZE_PER_YAW = 0.046
+GAZE_PER_PITCH = -0.04
 VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
 
 EMOTION_OFFSETS: dict[str, dict[str, float]] = {
@@ -109,27 +116,33 @@ class ClipMotion:
         self.blink = self._blink_track(rng)
         self.noise = self._noise_track(rng)
         self.saccade = self._saccade_track(rng)
+        self._head: np.ndarray | None = None
 
     def _blink_track(self, rng: np.random.Generator) -> np.ndarray:
-        """Blink closure per frame: gamma-distributed gaps (mean ~3.3 s), quick close, slower open."""
+        """Blink closure per frame: gamma-distributed gaps (mean ~3.3 s); each blink shuts the lids fully and
+        lasts 100-150 ms (a fast close, a moment shut, a slightly slower opening)."""
         fps = self.c.fps
         track = np.zeros(self.n, dtype=np.float32)
         t = rng.uniform(0.6, 2.5)
         dur = self.n / fps
         while t < dur:
-            close, hold, opening = 0.07, rng.uniform(0.02, 0.06), rng.uniform(0.12, 0.2)
-            depth = 1.0 if rng.random() > 0.1 else 0.6
-            for i in range(int(t * fps), min(self.n, int((t + close + hold + opening) * fps) + 2)):
-                u = i / fps - t
-                if u < 0:
-                    continue
-                if u < close:
-                    v = u / close
-                elif u < close + hold:
-                    v = 1.0
-                else:
-                    v = max(0.0, 1.0 - (u - close - hold) / opening)
-                track[i] = max(track[i], depth * v)
+            close, hold, opening = rng.uniform(0.035, 0.045), rng.uniform(0.015, 0.035), rng.uniform(0.05, 0.07)
+            # Sampled at the frame rate a 0.12 s blink can fall between frames; every frame that overlaps the
+            # shut moment is drawn shut, the ones overlapping the motion part way.
+            step = 1.0 / fps
+            for i in range(max(0, int(t * fps) - 1), min(self.n, int((t + close + hold + opening) * fps) + 2)):
+                a, b = i / fps, i / fps + step
+                us = np.linspace(a - t, b - t, 9)
+                v = np.where(
+                    us < 0,
+                    0.0,
+                    np.where(
+                        us < close,
+                        us / close,
+                        np.where(us < close + hold, 1.0, np.clip(1.0 - (us - close - hold) / opening, 0.0, 1.0)),
+                    ),
+                )
+                track[i] = max(track[i], float(v.max()))
             # Occasionally a quick double blink, as people do.
             t += 0.35 if rng.random() < 0.08 else max(1.2, rng.gamma(4.0, 0.8))
         return track
@@ -147,15 +160,72 @@ class ClipMotion:
         return out
 
     def _saccade_track(self, rng: np.random.Generator) -> np.ndarray:
-        """Small gaze shifts held for a second or two, like eyes do during speech."""
+        """Gaze held on the camera with small, quick saccades: fixations of 0.6-2 s a little off centre."""
         fps = self.c.fps
         out = np.zeros((self.n, 2), dtype=np.float64)
         i = 0
         while i < self.n:
-            hold = int(rng.uniform(0.8, 2.5) * fps)
-            out[i : i + hold] = rng.normal(0, [0.12, 0.07])
+            hold = max(1, int(rng.uniform(0.6, 2.0) * fps))
+            # Most fixations land back on the lens; some a little beside it.
+            offset = rng.normal(0, [0.07, 0.04]) if rng.random() < 0.6 else np.zeros(2)
+            out[i : i + hold] = offset
             i += hold
-        return _gauss_smooth(out, 1.0)
+        return _gauss_smooth(out, 0.6)
+
+    def head_track(self, feats: AudioFeatures) -> np.ndarray:
+        """Head yaw, pitch, roll (degrees) for the whole clip, following the speech's phrasing.
+
+        The head settles on a new pose at the start of each phrase and on strongly stressed syllables, moving
+        there in about half a second; in pauses it eases back and holds still. Computed once per clip from the
+        clip-wide loudness, so every chunk of a long render agrees.
+        """
+        if self._head is not None:
+            return self._head
+        fps, n = self.c.fps, self.n
+        rng = np.random.default_rng(np.random.SeedSequence([self.c.seed, 0x4EAD]))
+        loud = np.asarray(feats.loudness[:n], dtype=np.float64)
+        if loud.size < n:
+            loud = np.pad(loud, (0, n - loud.size))
+        speech = _gauss_smooth((loud > 0.3).astype(np.float64), 0.06 * fps) > 0.5
+        accent = np.clip(_gauss_smooth(loud, 0.04 * fps) - _gauss_smooth(loud, 0.35 * fps), 0, None)
+        accent = _gauss_smooth(accent, 0.05 * fps) * speech
+        events: list[tuple[int, float]] = []  # (frame, strength)
+        last = -(10**9)
+        gap = int(0.6 * fps)
+        for i in range(n):
+            onset = speech[i] and (i == 0 or not speech[max(0, i - int(0.25 * fps)) : i].any())
+            peak = 0 < i < n - 1 and accent[i] >= accent[i - 1] and accent[i] > accent[i + 1] and accent[i] > 0.12
+            # A turn takes about half a second; one that would run on into a pause waits for the next phrase.
+            lasting = speech[i : i + int(0.4 * fps)].mean() > 0.8
+            if (onset or peak) and lasting and i - last >= gap:
+                events.append((i, 1.0 if onset else float(np.clip(accent[i] / 0.3, 0.4, 1.0))))
+                last = i
+        pose = np.zeros((n, 3))
+        current = np.zeros(3)
+        target = np.zeros(3)
+        start, src = 0, np.zeros(3)
+        k = 0
+        move = max(2, int(0.5 * fps))
+        for i in range(n):
+            if k < len(events) and events[k][0] == i:
+                strength = events[k][1]
+                # Turns swing back and forth across the middle rather than drifting off to one side.
+                yaw = np.clip(-0.4 * target[0] + rng.normal(0, 8.0) * strength, -14.0, 14.0)
+                pitch = np.clip(rng.normal(0, 3.0) * strength, -7.0, 7.0)
+                roll = np.clip(0.2 * yaw + rng.normal(0, 1.8) * strength, -6.0, 6.0)
+                target = np.array([yaw, pitch, roll])
+                start, src = i, current.copy()
+                k += 1
+            elif not speech[i] and not speech[max(0, i - int(0.6 * fps)) : i + 1].any() and start < i - move:
+                # A pause: ease back towards a calmer pose, slowly.
+                target = target * 0.985
+                start, src = i - move, current.copy()
+            u = min(1.0, (i - start) / move)
+            ease = u**3 * (10 - 15 * u + 6 * u**2)  # minimum-jerk: no sudden starts or stops
+            current = src + (target - src) * ease
+            pose[i] = current
+        self._head = pose
+        return pose
 
 
 def phone_targets(phones: list[PhoneSegment], times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,7 +286,7 @@ def compute_motion(
 
     jaw_phone = tgt[:, 0] * (0.45 + 0.75 * loud_gate)
     jaw_loud = 0.95 * loud_gate
-    jaw = trust * (0.55 * jaw_phone + 0.45 * jaw_loud) + (1 - trust) * jaw_loud
+    jaw = trust * (0.45 * jaw_phone + 0.55 * jaw_loud) + (1 - trust) * jaw_loud
     width = trust * tgt[:, 1] + (1 - trust) * spec_width * loud_gate
     rnd = trust * tgt[:, 2] + (1 - trust) * spec_round * loud_gate
     press = tgt[:, 3] * trust
@@ -231,6 +301,9 @@ def compute_motion(
     jaw = jaw * (1.0 - np.clip(press * 1.6, 0, 1))
     # Silence: mouth rests closed.
     jaw = jaw * np.clip(speech * 2.0, 0, 1)
+    # Real speech opens the jaw far less on most syllables than on the widest vowel: a convex curve keeps the
+    # order (and so the sync with loudness) while pulling ordinary syllables down.
+    jaw = JAW_MAX * (np.clip(jaw, 0, JAW_MAX) / JAW_MAX) ** JAW_CURVE
 
     # Accents: where loudness rises above its slower trend — drives nods and brow raises.
     accent = np.clip(_gauss_smooth(loud, 0.04 * fps) - _gauss_smooth(loud, 0.35 * fps), 0, None)
@@ -243,7 +316,7 @@ def compute_motion(
 
     m = c.motion
     out = np.zeros((n, len(PARAMS)), dtype=np.float64)
-    out[:, IDX["jaw"]] = np.clip(jaw, 0, 1.1)
+    out[:, IDX["jaw"]] = np.clip(jaw, 0, JAW_MAX)
     out[:, IDX["width"]] = np.clip(width, -0.6, 1)
     out[:, IDX["round"]] = np.clip(rnd, 0, 1)
     out[:, IDX["press"]] = np.clip(press, 0, 1)
@@ -253,15 +326,20 @@ def compute_motion(
     out[:, IDX["gaze_y"]] = clip.saccade[sl, 1] * m
     talk = _gauss_smooth(speech, 0.5 * fps)
     noise = clip.noise[sl]
-    amp = m * (0.6 + 0.6 * talk)
+    # Still in pauses: the small sway and the nods live only while talking.
+    amp = m * (0.25 + 0.75 * talk)
     # Nods: the head dips on accents and lifts with rising pitch.
     nod = _gauss_smooth(accent, 0.1 * fps) * 9.0 - pitch_dev * 2.0
-    out[:, IDX["yaw"]] = noise[:, 0] * amp
-    out[:, IDX["pitch"]] = (noise[:, 1] + nod) * amp
-    out[:, IDX["roll"]] = noise[:, 2] * amp
+    head = clip.head_track(feats)[sl]
+    out[:, IDX["yaw"]] = m * head[:, 0] + noise[:, 0] * amp * 0.5
+    out[:, IDX["pitch"]] = m * head[:, 1] + (noise[:, 1] * 0.5 + nod) * amp
+    out[:, IDX["roll"]] = m * head[:, 2] + noise[:, 2] * amp * 0.5
     out[:, IDX["tx"]] = noise[:, 3] * amp
     out[:, IDX["ty"]] = noise[:, 4] * amp + _gauss_smooth(accent, 0.1 * fps) * 0.02 * m
     out[:, IDX["scale"]] = 1.0
+    # The eyes stay on the camera while the head turns (the vestibulo-ocular reflex): they counter-rotate.
+    out[:, IDX["gaze_x"]] += GAZE_PER_YAW * out[:, IDX["yaw"]]
+    out[:, IDX["gaze_y"]] += GAZE_PER_PITCH * out[:, IDX["pitch"]]
 
     for name, value in EMOTION_OFFSETS.get(c.emotion, {}).items():
         out[:, IDX[name]] += value

@@ -112,3 +112,4 @@ class RenderResult:
     duration_s: float
     has_audio: bool
     watermark_id: str = ""
+    small_face: bool = False  # the face was narrower than 96 px: animated from an upscaled face region

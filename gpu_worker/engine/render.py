@@ -10,6 +10,15 @@ import torch.nn.functional as F
 from . import face as fl
 from .face import Canvas, eye_mouth_frame
 from .motion import EXPR, IDX
+from .mouth import MouthPainter
+
+# Largest depth change per pixel of image distance the rig's 3D turns see (see _warp_depth): at 15 degrees the far
+# cheek then shrinks to no less than about a third of its width instead of folding.
+DEPTH_SLOPE = 2.5
+# Heads reach further above the face oval (hair, hats) than beside it: heights count this much.
+HEAD_TALL = 0.7
+# Newton steps inverting the flow; residuals fall below a tenth of a pixel on the grid.
+INVERT_STEPS = 4
 
 UPPER_INNER = [191, 80, 81, 82, 13, 312, 311, 310, 415]
 LOWER_INNER = [95, 88, 178, 87, 14, 317, 402, 318, 324]
@@ -29,9 +38,14 @@ class Rig:
     def __init__(self, canvas: Canvas, person_mask: np.ndarray, device: torch.device) -> None:
         self.device = device
         img = canvas.image
-        lms = canvas.landmarks
+        lms = canvas.landmarks.copy()
+        lms[:, 2] = _warp_depth(lms, DEPTH_SLOPE)
         self.h, self.w = img.shape[:2]
         _eyes, self.mouth, self.ex, self.em = eye_mouth_frame(lms)
+        self.eye_centres = [
+            lms[fl.RIGHT_EYE_UPPER + fl.RIGHT_EYE_LOWER, :2].mean(axis=0),
+            lms[fl.LEFT_EYE_UPPER + fl.LEFT_EYE_LOWER, :2].mean(axis=0),
+        ]
         self.ey = np.array([-self.ex[1], self.ex[0]])
         self.chin_v = float(self._local(lms[152])[1])
 
@@ -42,7 +56,7 @@ class Rig:
         for k, orig in zip(range(len(ids), k_face), copies, strict=True):
             basis[:, k] = basis[:, orig]
         oval = lms[fl.FACE_OVAL, :2]
-        extra_pts, extra_z, extra_w = self._follow_points(lms, person_mask)
+        extra_pts, extra_z, extra_w, extra_jaw = self._follow_points(lms, person_mask)
         extra = _thin(np.array(extra_pts), src, 0.02 * self.em * 10)
         ctrl = np.vstack([src, np.array(extra_pts)[extra]])
         ctrl_z = np.concatenate([z, np.array(extra_z)[extra]])
@@ -50,21 +64,127 @@ class Rig:
         full_basis = np.zeros((len(EXPR), ctrl.shape[0], 2))
         # basis is in face units (em along ex/ey); convert to pixels
         full_basis[:, :k_face] = self.em * (basis[..., :1] * self.ex + basis[..., 1:] * self.ey)
+        # The skin under the chin stretches as the jaw drops: without this the chin would fold onto the neck.
+        full_basis[EXPR.index("jaw"), k_face:] = self.em * np.array(extra_jaw)[extra][:, None] * self.ey
 
+        # A turn carries the nose about half an eye-mouth distance sideways; a face near the frame's edge (full
+        # frame) turns less, so it never leaves the picture.
+        room = min(oval[:, 0].min(), self.w - oval[:, 0].max(), oval[:, 1].min(), self.h - oval[:, 1].max())
+        self.pose_room = float(np.clip(room / (0.7 * self.em), 0.3, 1.0))
         self.k_face = k_face
         self.pos = pos
         self.ctrl = ctrl
         self._colours(img, lms)
         grid, wg = self._spline_weights(ctrl)
-        grid_infl, pix_infl = self._influence(grid, oval)
+        grid_infl = self._influence(grid, oval)
         self.still = np.ascontiguousarray(img)
         self._tensors(lms, grid, wg, grid_infl, full_basis, ctrl, ctrl_z, rigid_w)
-        self._layers(img, person_mask, pix_infl)
+        self._layers(img, person_mask)
         left, right = pos[78], pos[308]
         self.inner_idx = [left, *self.cavity_upper, right, *reversed(self.cavity_lower)]
         self.upper_inner_idx = [left, *self.cavity_upper, right]
         self.mid_pairs = list(zip(self.cavity_upper, self.cavity_lower, strict=True))[3:6]
         self.rest_sep = float(np.mean([(src[b] - src[a]) @ self.ey for a, b in self.mid_pairs])) / self.em
+        self._lip_split(pos, src)
+        self._blocks()
+
+    def _lip_split(self, pos: dict[int, int], src: np.ndarray) -> None:
+        """Which points lie on each side of the parting of the lips, and a map of that side over the canvas.
+
+        The lips part across a gap of a pixel or two, far finer than the flow grid, and a single spline across it
+        stretches and thins both lips. So the picture is warped twice, once with the lower inner lip moving
+        with the upper one and once the other way round; each pixel takes the warp of its side of the parting.
+        """
+        upper = [pos[a] for a in UPPER_INNER] + list(self.cavity_upper)
+        lower = [pos[b] for b in LOWER_INNER] + list(self.cavity_lower)
+        partner_of_lower = self.cavity_upper + self.cavity_upper
+        partner_of_upper = self.cavity_lower + self.cavity_lower
+        self.t_lower_ids = torch.as_tensor(lower, device=self.device)
+        self.t_lower_from = torch.as_tensor(partner_of_lower, device=self.device)
+        self.t_upper_ids = torch.as_tensor(upper, device=self.device)
+        self.t_upper_from = torch.as_tensor(partner_of_upper, device=self.device)
+        # The parting: midway between the inner lips, corner to corner, continued straight past the corners.
+        line = [src[pos[78]]]
+        line += [(src[a] + src[b]) / 2 for a, b in zip(self.cavity_upper, self.cavity_lower, strict=True)]
+        line += [src[pos[308]]]
+        lu = np.array([(q - self.mouth) @ self.ex for q in line])
+        lv = np.array([(q - self.mouth) @ self.ey for q in line])
+        order = np.argsort(lu)
+        lu, lv = lu[order], lv[order]
+        yy, xx = np.mgrid[: self.h, : self.w].astype(np.float32)
+        rx, ry = xx - self.mouth[0], yy - self.mouth[1]
+        u = rx * self.ex[0] + ry * self.ex[1]
+        v = rx * self.ey[0] + ry * self.ey[1]
+        along = np.interp(u, lu, lv)
+        # A sharp side between the corners; past them the two warps blend over a band that widens with the
+        # distance, so the cheeks stay continuous.
+        beyond = np.maximum(np.maximum(lu[0] - u, u - lu[-1]), 0.0)
+        width = 0.5 + 1.5 * beyond
+        side = np.clip(0.5 + (v - along) / (2 * width), 0.0, 1.0).astype(np.float32)
+        self.t_side = torch.as_tensor(side, device=self.device)[None, None]
+
+    def _blocks(self) -> None:
+        """The grid blocks every batch works on: the moving block of the frame and, inside it, the mouth's.
+
+        Only the block round the mouth needs the second (below-the-parting) warp: its difference from the first
+        falls under a tenth of a pixel 1.1 eye-mouth distances from the mouth, and fades to nothing at the box.
+        """
+        j0, j1, i0, i1 = self.roi_grid
+        gw = self.gw
+        wg = self.t_wg.view(self.gh, gw, -1)
+        self.t_wg_roi = wg[j0 : j1 + 1, i0 : i1 + 1].reshape((j1 - j0 + 1) * (i1 - i0 + 1), -1).contiguous()
+        self.t_base_roi = self.t_base[j0 : j1 + 1, i0 : i1 + 1].contiguous()
+        y0, y1, x0, x1 = self.roi_px
+        self.t_up_roi = (self._upsampler(j1 - j0, y1 - y0 + 1), self._upsampler(i1 - i0, x1 - x0 + 1))
+        # The mouth's box: 1.1 eye-mouth distances either side of the mouth, 0.8 above it, 1.1 below (the jaw).
+        em, reach = self.em, (1.1, 0.8, 1.1)
+        sides, heights = (-reach[0], reach[0]), (-reach[1], reach[2])
+        corners = np.array([self.mouth + em * (a * self.ex + b * self.ey) for a in sides for b in heights])
+        lo = np.floor(corners.min(axis=0) / self.step).astype(int)
+        hi = np.ceil(corners.max(axis=0) / self.step).astype(int)
+        bj0, bj1 = max(int(lo[1]), j0), min(int(hi[1]), j1)
+        bi0, bi1 = max(int(lo[0]), i0), min(int(hi[0]), i1)
+        self.box_grid = (bj0, bj1, bi0, bi1)
+        self.t_wg_box = wg[bj0 : bj1 + 1, bi0 : bi1 + 1].reshape((bj1 - bj0 + 1) * (bi1 - bi0 + 1), -1).contiguous()
+        self.t_base_box = self.t_base[bj0 : bj1 + 1, bi0 : bi1 + 1].contiguous()
+        # Pixels of the box inside the moving block (the last grid point may lie past the frame).
+        py0, px0 = bj0 * self.step, bi0 * self.step
+        py1, px1 = min(bj1 * self.step, y1), min(bi1 * self.step, x1)
+        self.box_px = (py0, py1, px0, px1)
+        self.t_up_box = (self._upsampler(bj1 - bj0, py1 - py0 + 1), self._upsampler(bi1 - bi0, px1 - px0 + 1))
+        yy, xx = np.mgrid[py0 : py1 + 1, px0 : px1 + 1].astype(np.float32)
+        rel = np.stack([xx - self.mouth[0], yy - self.mouth[1]], axis=-1)
+        u, v = np.abs(rel @ self.ex) / em, rel @ self.ey / em
+        window = (
+            (1 - _smoothstep(reach[0] - 0.25, reach[0] - 0.02, u))
+            * (1 - _smoothstep(reach[2] - 0.25, reach[2] - 0.02, v))
+            * (1 - _smoothstep(reach[1] - 0.25, reach[1] - 0.02, -v))
+        )
+        self.t_window = self._tensor(window)[None, :, :, None]
+
+    def _upsampler(self, cells: int, size: int) -> torch.Tensor:
+        """Matrix (size, cells + 1) that upsamples ``cells`` grid steps bilinearly onto pixels (grid point k on
+        pixel k * step); one matrix product per axis is much faster on a CPU than interpolate()."""
+        pos = np.arange(size, dtype=np.float64) / self.step
+        k = np.clip(np.floor(pos).astype(int), 0, max(cells - 1, 0))
+        frac = pos - k
+        m = np.zeros((size, cells + 1), np.float32)
+        m[np.arange(size), k] = 1 - frac
+        m[np.arange(size), np.minimum(k + 1, cells)] += frac
+        return self._tensor(m)
+
+    def _tall(self, d: np.ndarray) -> np.ndarray:
+        """Offsets from the face's centre stretched upwards: hair and hats rise well above the face oval."""
+        up = d @ self.ey
+        stretch = np.where(up < 0, 1.0 / HEAD_TALL, 1.0)
+        return d + ((stretch - 1.0) * up)[..., None] * self.ey
+
+    def _head_distance(self, pts: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
+        """Distance from the face's centre in face radii, counting height above the face as less (see _tall)."""
+        d = pts - centre
+        up = d @ self.ey
+        shrink = np.where(up < 0, HEAD_TALL, 1.0)
+        return np.linalg.norm(d + ((shrink - 1.0) * up)[..., None] * self.ey, axis=-1) / radius
 
     def _local(self, p: np.ndarray) -> np.ndarray:
         """Points in face units: along the eye line and down from the mouth, scaled by the eye-mouth distance."""
@@ -111,10 +231,14 @@ class Rig:
             )
         )
         vgap = max(0.035, 2.0 / em)
-        for a, b in zip(UPPER_INNER, LOWER_INNER, strict=True):
+        # How far each inner-lip point was pulled off the real lip line (face units, towards the other lip's
+        # side): the mouth's painting starts that much inside, so it never covers the lips' own edges.
+        self.lip_pull = np.zeros((len(UPPER_INNER), 2))
+        for i, (a, b) in enumerate(zip(UPPER_INNER, LOWER_INNER, strict=True)):
             ga, gb = uv[pos[a], 1], uv[pos[b], 1]
             if gb - ga < vgap:
                 mid = (ga + gb) / 2
+                self.lip_pull[i] = (ga - (mid - vgap / 2), (mid + vgap / 2) - gb)
                 for lm, v in ((a, mid - vgap / 2), (b, mid + vgap / 2)):
                     uv[pos[lm], 1] = v
                     src[pos[lm]] = mouth + em * (uv[pos[lm], 0] * ex + v * ey)
@@ -177,7 +301,8 @@ class Rig:
                 basis[j["jaw"], k] = (0, -0.025)
             elif vk > 0.08 and k not in lips:
                 fall = max(0.0, 1 - (abs(uk) / 1.45) ** 2)
-                basis[j["jaw"], k] = (0, 0.22 * min(1.0, (vk - 0.08) / 0.3) * fall)
+                # the skin under the lower lip goes down with it (a slower ramp squashed the lip into the chin)
+                basis[j["jaw"], k] = (0, 0.22 * min(1.0, vk / 0.15) * fall)
             if k in lips:
                 basis[j["width"], k] = (0.10 * uk, 0)
                 dv = -0.03 if k in lips_upper else (0.03 if k in lips_lower else 0)
@@ -222,7 +347,7 @@ class Rig:
                     *zip(*sorted(zip(lu[:, 0], lu[:, 1], strict=False), key=lambda t: t[0]), strict=False),
                 )
                 gap = max(target_v - p[1], 0.0)
-                basis[j["lid"], pos[i]] = (0, gap * 0.92)
+                basis[j["lid"], pos[i]] = (0, gap * 1.0)
                 basis[j["eye_wide"], pos[i]] = (0, -gap * 0.3)
                 basis[j["gaze_y"], pos[i]] = (0, 0.02)
             lower_mid = float(np.max(lu[:, 1]))
@@ -233,29 +358,40 @@ class Rig:
                 basis[j["gaze_y"], pos[i]] = (0, 0.035)
         return basis
 
-    def _follow_points(self, lms: np.ndarray, person_mask: np.ndarray) -> tuple[list, list, list]:
-        """Points beyond the face: positions, depths and how rigidly each follows the head (0: held still)."""
+    def _follow_points(self, lms: np.ndarray, person_mask: np.ndarray) -> tuple[list, list, list, list]:
+        """Points beyond the face: positions, depths, how rigidly each follows the head (0: held still), jaw drop."""
         em, chin_v = self.em, self.chin_v
-        # Hair and neck follow the head through rings around the face oval; far rings and the frame
-        # border stay put so the background and torso hold still.
+        # Hair, ears and neck follow the head through rings around the face oval; far rings and the frame
+        # border stay put so the torso holds still. Beside and above the head a ring follows whether it lies
+        # on the person or on the background: the background is a separate still plate, so moving it costs
+        # nothing, while pinning it would squeeze the head's outline into a fold (a light line) as it turns.
         oval = lms[fl.FACE_OVAL, :2]
         oval_z = lms[fl.FACE_OVAL, 2]
         centre = oval.mean(axis=0)
-        mask_small = person_mask
-        extra_pts, extra_z, extra_w = [], [], []
-        for factor, weight in ((1.25, 0.95), (1.6, 0.7), (2.4, 0.0)):
+        chin_drop = 0.22
+        extra_pts, extra_z, extra_w, extra_jaw = [], [], [], []
+        for factor, weight, neck, jaw_share in ((1.25, 0.95, 0.65, 0.55), (1.6, 0.7, 0.35, 0.2), (2.4, 0.0, 0.0, 0.0)):
             for p, pz in zip(oval, oval_z, strict=True):
-                q = centre + factor * (p - centre)
+                q = centre + factor * self._tall(p - centre)
                 if not (-0.25 * self.w <= q[0] <= 1.25 * self.w and -0.25 * self.h <= q[1] <= 1.25 * self.h):
                     continue
-                qi = (int(np.clip(q[1], 0, self.h - 1)), int(np.clip(q[0], 0, self.w - 1)))
-                w_ = weight if mask_small[qi] > 0.5 else 0.0
-                below = float(self._local(np.array([q[0], q[1], 0.0]))[1])
-                if below > chin_v - 0.1:
-                    w_ *= 0.35  # neck: only partly follows the head
+                lq = self._local(np.array([q[0], q[1], 0.0]))
+                w_, jaw = weight, 0.0
+                # The frame's border is held still; a ring close to it moves less, or the strip between would fold.
+                edge = min(q[0], self.w - 1 - q[0], q[1], self.h - 1 - q[1])
+                w_ = w_ * float(np.clip(edge / (0.5 * em), 0.0, 1.0))
+                if lq[1] > chin_v - 0.1:
+                    # the neck twists part of the way with the head (all the way, and the jaw would slide over
+                    # the collar; too little, and a turn would fold the jaw's edge onto the neck)
+                    w_ = neck * float(np.clip(edge / (0.5 * em), 0.0, 1.0))
+                if lq[1] > 0.3:
+                    # below the mouth: carried down with the jaw, less the further from the chin
+                    fall = max(0.0, 1 - (abs(lq[0]) / 1.45) ** 2)
+                    jaw = chin_drop * jaw_share * fall * min(1.0, (lq[1] - 0.08) / 0.3)
                 extra_pts.append(q)
                 extra_z.append(pz)
                 extra_w.append(w_)
+                extra_jaw.append(jaw)
         # Torso and everything far from the head: a sparse lattice of fixed points, so the spline
         # cannot drag the shoulders or the room along with a nod.
         lattice = 0.8 * em
@@ -263,23 +399,26 @@ class Rig:
             for x in np.arange(lattice / 2, self.w, lattice):
                 q = np.array([x, y])
                 lq = self._local(np.array([x, y, 0.0]))
-                r = np.linalg.norm((q - centre) / max(np.ptp(oval, axis=0).max() / 2, 1.0))
+                r = self._head_distance(q, centre, max(np.ptp(oval, axis=0).max() / 2, 1.0))
                 if r > 2.1 or lq[1] > chin_v + 0.9:
                     extra_pts.append(q)
                     extra_z.append(0.0)
                     extra_w.append(0.0)
+                    extra_jaw.append(0.0)
         step = max(self.w, self.h) / 6
         for x in np.arange(0, self.w + 1e-6, step):
             for y in (0.0, self.h - 1.0):
                 extra_pts.append((x, y))
                 extra_z.append(0.0)
                 extra_w.append(0.0)
+                extra_jaw.append(0.0)
         for y in np.arange(step, self.h - 1e-6, step):
             for x in (0.0, self.w - 1.0):
                 extra_pts.append((x, y))
                 extra_z.append(0.0)
                 extra_w.append(0.0)
-        return extra_pts, extra_z, extra_w
+                extra_jaw.append(0.0)
+        return extra_pts, extra_z, extra_w, extra_jaw
 
     def _colours(self, img: np.ndarray, lms: np.ndarray) -> None:
         """Lip and teeth colours for the painted mouth interior, sampled from the photo."""
@@ -291,7 +430,22 @@ class Rig:
             np.clip(lms[fl.CHEEKS, 1].astype(int), 0, self.h - 1),
             np.clip(lms[fl.CHEEKS, 0].astype(int), 0, self.w - 1),
         ].mean(axis=0)
-        self.teeth_color = np.clip(0.55 * np.array([235.0, 230.0, 220.0]) + 0.45 * skin * 1.15, 0, 255)
+        # Teeth are a warm off-white, tinted by the photo's colour cast; where the photo shows its own teeth,
+        # their brightest pixels give the colour directly.
+        cast = skin / max(float(skin.mean()), 1.0)
+        self.teeth_color = np.clip(np.array([236.0, 228.0, 210.0]) * (0.85 + 0.15 * cast), 0, 255)
+        skin_luma = float(skin @ np.array([0.299, 0.587, 0.114]))
+        inner = np.round(lms[fl.LIPS_INNER_UPPER + fl.LIPS_INNER_LOWER[::-1], :2]).astype(np.int32)
+        poly = np.zeros((self.h, self.w), np.uint8)
+        cv2.fillPoly(poly, [inner], 1)
+        shown = img[poly > 0].astype(np.float32)
+        if len(shown) >= 12:
+            luma = shown @ np.array([0.299, 0.587, 0.114])
+            bright = shown[luma >= np.percentile(luma, 85)]
+            if float(luma.max()) > 1.15 * skin_luma:
+                self.teeth_color = bright.mean(axis=0)
+                skin_luma = 170.0  # already lit as the photo is
+        self.mouth_painter = MouthPainter(self.lip_color, self.teeth_color, skin_luma, self.em)
 
     def _spline_weights(self, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The coarse flow grid (pixels) and the thin-plate weights from control-point moves to grid moves."""
@@ -323,8 +477,8 @@ class Rig:
         self.gh, self.gw = gh, gw
         return grid, wg
 
-    def _influence(self, grid: np.ndarray, oval: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """How much the head may move each grid point and pixel; sets the block of the frame that can change."""
+    def _influence(self, grid: np.ndarray, oval: np.ndarray) -> np.ndarray:
+        """How much the head may move each grid point; sets the block of the frame that can change."""
         gh, gw, mouth, ey, em, chin_v = self.gh, self.gw, self.mouth, self.ey, self.em, self.chin_v
         centre = oval.mean(axis=0)
         # Where the head may move the picture at all: 1 over face, hair and upper neck, falling smoothly
@@ -332,16 +486,12 @@ class Rig:
         radius = max(float(np.ptp(oval, axis=0).max()) / 2, 1.0)
 
         def influence(pts: np.ndarray) -> np.ndarray:
-            r = np.linalg.norm(pts - centre, axis=-1) / radius
+            r = self._head_distance(pts, centre, radius)
             rel = pts - mouth
             below = (rel @ ey) / em
             return (1 - _smoothstep(1.7, 2.3, r)) * (1 - _smoothstep(chin_v + 0.4, chin_v + 1.1, below))
 
         grid_infl = influence(grid)
-        # Smooth, so the grid's values upsampled are as good as evaluating every pixel (and much cheaper).
-        coarse = grid_infl.reshape(gh, gw).astype(np.float32)
-        full = cv2.resize(coarse, (gw * self.step, gh * self.step), interpolation=cv2.INTER_LINEAR)
-        pix_infl = np.ascontiguousarray(full[: self.h, : self.w])
         # Only this block of the picture can change; the rest of every frame is the canvas itself.
         moving = np.argwhere(grid_infl.reshape(gh, gw) > 0)
         if moving.size == 0:
@@ -356,7 +506,7 @@ class Rig:
             int(i0 * self.step),
             min(int(i1 * self.step), self.w - 1),
         )
-        return grid_infl, pix_infl
+        return grid_infl
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self.device)
@@ -385,28 +535,34 @@ class Rig:
         self.t_ex, self.t_ey = t(self.ex), t(self.ey)
         self.t_base = t(grid.reshape(self.gh, self.gw, 2))
 
-    def _layers(self, img: np.ndarray, person_mask: np.ndarray, pix_infl: np.ndarray) -> None:
+    def _layers(self, img: np.ndarray, person_mask: np.ndarray) -> None:
         """The person layer (premultiplied, with its mask) and the background plate, as tensors."""
         t = self._tensor
         # Layers: the photo, its person mask, and a background with the person filled in
         # (seen only where the head moves away from where it was).
-        mask = np.clip(person_mask, 0, 1).astype(np.float32)
+        mask = _refine_mask(img, person_mask)
         bg = _background_plate(img, mask)
-        bg = (img + pix_infl[..., None] * (bg.astype(np.float32) - img)).astype(np.float32)
+        # The plate is the photo itself away from the person, so the person layer carries nothing of the room
+        # with it; a plate mixed back towards the photo where the head's influence fades would keep a ghost of a
+        # tall hat or hair there.
+        bg = bg.astype(np.float32)
         # The person layer is premultiplied (photo minus the background's share at soft edges), so a
         # still frame reproduces the photo exactly and a moving head carries its hair fringe along
         # instead of leaving a ghost outline on the plate.
         premult = img.astype(np.float32) - (1.0 - mask[..., None]) * bg
-        self.t_img = t(np.dstack([premult / 255.0, mask]).transpose(2, 0, 1))[None]
-        self.t_bg = t(bg.astype(np.float32).transpose(2, 0, 1) / 255.0)[None]
+        # Kept in 0-255 units, and the mask as the plate's share (1 - mask): sampling is linear, so the frame is
+        # one multiply-add of the two sampled layers, with no extra passes over it.
+        # (+0.5: the rounding to 8 bits, folded in here once instead of over every frame.)
+        self.t_img = t(np.dstack([premult + 0.5, 1.0 - mask]).transpose(2, 0, 1))[None]
+        self.t_bg = t(bg.astype(np.float32).transpose(2, 0, 1))[None]
 
     def displacements(self, params: torch.Tensor) -> torch.Tensor:
         """Control-point displacements (B, K, 2) in pixels for a batch of parameter rows."""
         b = params.shape[0]
         expr = (params[:, : len(EXPR)] @ self.t_basis).view(b, -1, 2)
-        yaw = torch.deg2rad(params[:, IDX["yaw"]])
-        pitch = torch.deg2rad(params[:, IDX["pitch"]])
-        roll = torch.deg2rad(params[:, IDX["roll"]])
+        yaw = torch.deg2rad(params[:, IDX["yaw"]] * self.pose_room)
+        pitch = torch.deg2rad(params[:, IDX["pitch"]] * self.pose_room)
+        roll = torch.deg2rad(params[:, IDX["roll"]] * self.pose_room)
         cy, sy, cp, sp, cr, sr = yaw.cos(), yaw.sin(), pitch.cos(), pitch.sin(), roll.cos(), roll.sin()
         one, zero = torch.ones_like(cy), torch.zeros_like(cy)
         ry = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], -1).view(b, 3, 3)
@@ -427,29 +583,36 @@ class Rig:
         p = torch.as_tensor(params, dtype=torch.float32, device=self.device)
         b = p.shape[0]
         disp = self.displacements(p)  # (B, K, 2)
-        flow = (self.t_wg @ disp).view(b, self.gh, self.gw, 2).permute(0, 3, 1, 2)  # (B, 2, gh, gw)
-        base = self.t_base.unsqueeze(0).expand(b, -1, -1, -1)
-        # The spline gives forward displacements at source points; invert by fixed-point iteration
-        # so every output pixel knows where to sample from.
-        src = base - flow.permute(0, 2, 3, 1)
-        span = torch.tensor([2.0 / ((self.gw - 1) * self.step), 2.0 / ((self.gh - 1) * self.step)])
-        span = span.to(self.device)
-        for _ in range(2):
-            d = F.grid_sample(flow, src * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True)
-            src = base - d.permute(0, 2, 3, 1)
+        # One warp for above the parting of the lips and one for below (see _lip_split), the second only round
+        # the mouth (see _blocks).
+        above, below = disp.clone(), disp.clone()
+        above[:, self.t_lower_ids] = disp[:, self.t_lower_from]
+        below[:, self.t_upper_ids] = disp[:, self.t_upper_from]
         j0, j1, i0, i1 = self.roi_grid
+        bj0, bj1, bi0, bi1 = self.box_grid
+        step = self.step
+        flow = self._spline(self.t_wg_roi, above, j1 - j0 + 1, i1 - i0 + 1)
+        flow_box = self._spline(self.t_wg_box, below, bj1 - bj0 + 1, bi1 - bi0 + 1)
+        # The spline gives forward displacements at source points; invert them so every output pixel knows
+        # where to sample from.
+        src = self.invert(flow, self.t_base_roi.expand(b, -1, -1, -1), (i0 * step, j0 * step))
+        src_box = self.invert(flow_box, self.t_base_box.expand(b, -1, -1, -1), (bi0 * step, bj0 * step))
         y0, y1, x0, x1 = self.roi_px
         # Normalising commutes with bilinear upsampling, so do it on the small grid.
-        block = self._normalise(src[:, j0 : j1 + 1, i0 : i1 + 1]).permute(0, 3, 1, 2)
-        size = ((j1 - j0) * self.step + 1, (i1 - i0) * self.step + 1)
-        block = F.interpolate(block, size=size, mode="bilinear", align_corners=True)
-        grid = block[:, :, : y1 - y0 + 1, : x1 - x0 + 1].permute(0, 2, 3, 1)
+        grid = self._upsample(self._normalise(src), *self.t_up_roi)
+        grid_below = self._upsample(self._normalise(src_box), *self.t_up_box)
+        # A pixel whose source under the lower warp lies below the parting belongs to the lower lip and jaw.
+        side = F.grid_sample(
+            self.t_side.expand(b, -1, -1, -1), grid_below, mode="bilinear", padding_mode="border", align_corners=True
+        ).permute(0, 2, 3, 1)
+        py0, py1, px0, px1 = self.box_px
+        inner = grid[:, py0 - y0 : py1 - y0 + 1, px0 - x0 : px1 - x0 + 1]
+        inner.copy_(torch.lerp(inner, grid_below, side * self.t_window))
         warped = F.grid_sample(
             self.t_img.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=True
         )
         bg = self.t_bg[:, :, y0 : y1 + 1, x0 : x1 + 1]
-        out = torch.addcmul(warped[:, :3], 1.0 - warped[:, 3:4], bg)
-        out = out.mul_(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+        out = torch.addcmul(warped[:, :3], warped[:, 3:4], bg).clamp_(0, 255).to(torch.uint8)
         roi = out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
         frames = np.repeat(self.still[None], b, axis=0)
         frames[:, y0 : y1 + 1, x0 : x1 + 1] = roi
@@ -458,46 +621,97 @@ class Rig:
             self._mouth_interior(frames[i], targets[i])
         return frames
 
+    def flow(self, disp: torch.Tensor) -> torch.Tensor:
+        """Forward flow (B, 2, gh, gw) in pixels on the coarse grid for control-point displacements (B, K, 2)."""
+        return (self.t_wg @ disp).view(disp.shape[0], self.gh, self.gw, 2).permute(0, 3, 1, 2)
+
+    def invert(
+        self,
+        flow: torch.Tensor,
+        base: torch.Tensor,
+        origin: tuple[float, float] = (0.0, 0.0),
+        steps: int = INVERT_STEPS,
+    ) -> torch.Tensor:
+        """Source point (B, h, w, 2) of every point of a grid block under its forward flow (B, 2, h, w), by Newton.
+
+        ``base`` holds the block's pixel positions and ``origin`` its first point. Plain fixed-point iteration
+        diverges where the flow compresses the picture (under a dropping chin, on the far side of a turned head)
+        and there put duplicated strips of the outline into the frame.
+        """
+        h, w = flow.shape[2:]
+        step = float(self.step)
+        # Jacobian of the forward map x -> x + flow(x), per grid cell, sampled along with the flow.
+        fx = torch.gradient(flow, dim=3)[0] / step
+        fy = torch.gradient(flow, dim=2)[0] / step
+        field = torch.cat([flow, fx, fy], dim=1)  # u, v, du/dx, dv/dx, du/dy, dv/dy
+        span = torch.tensor([2.0 / ((w - 1) * step), 2.0 / ((h - 1) * step)], device=flow.device)
+        shift = torch.tensor(origin, device=flow.device, dtype=flow.dtype)
+        src = base - flow.permute(0, 2, 3, 1)
+        for _ in range(steps):
+            f = F.grid_sample(
+                field, (src - shift) * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True
+            )
+            f = f.permute(0, 2, 3, 1)
+            r = src + f[..., :2] - base
+            a, c = 1.0 + f[..., 2], f[..., 4]
+            bb, d = f[..., 3], 1.0 + f[..., 5]
+            det = (a * d - c * bb).clamp(min=0.05)
+            dx = (d * r[..., 0] - c * r[..., 1]) / det
+            dy = (a * r[..., 1] - bb * r[..., 0]) / det
+            delta = torch.stack([dx, dy], dim=-1)
+            # Keep each step within a few grid cells so a poor Jacobian cannot throw a point far away.
+            norm = delta.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+            src = src - delta * (norm.clamp(max=3 * step) / norm)
+        return src
+
+    @staticmethod
+    def _spline(weights: torch.Tensor, disp: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """Flow (B, 2, h, w) of a grid block from its spline weights (h*w, K) and displacements (B, K, 2).
+
+        One product for the whole batch: the weights are read once, not once per frame (they are the big operand).
+        """
+        b, k = disp.shape[:2]
+        flat = disp.permute(1, 0, 2).reshape(k, 2 * b)
+        return (weights @ flat).view(h, w, b, 2).permute(2, 3, 0, 1)
+
+    @staticmethod
+    def _upsample(coarse: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """(B, h, w, 2) grid block -> (B, H, W, 2) on pixels, by the two upsampling matrices."""
+        c = coarse.permute(0, 3, 1, 2)  # (B, 2, h, w)
+        return (rows @ (c @ cols.T)).permute(0, 2, 3, 1)
+
     def _normalise(self, pts: torch.Tensor) -> torch.Tensor:
         scale = torch.tensor([2.0 / (self.w - 1), 2.0 / (self.h - 1)], device=pts.device)
         return pts * scale - 1.0
 
     def _mouth_interior(self, frame: np.ndarray, pts: np.ndarray) -> None:
-        """Paint a dark cavity with a hint of teeth where the lips open beyond the photo."""
+        """Paint the inside of the mouth (teeth, tongue, throat) where the lips open beyond the photo."""
         gaps = [float((pts[b] - pts[a]) @ self.ey) for a, b in self.mid_pairs]
         extra = float(np.mean(gaps)) / self.em - self.rest_sep
-        if extra < 0.015:
+        if extra < 0.01:
             return
-        strength = min(1.0, (extra - 0.015) / 0.04)
-        poly = pts[self.inner_idx]
-        x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 3
-        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 4
-        x0, y0 = max(x0, 0), max(y0, 0)
-        x1, y1 = min(x1, self.w), min(y1, self.h)
-        if x1 - x0 < 3 or y1 - y0 < 3:
-            return
-        roi = frame[y0:y1, x0:x1].astype(np.float32)
-        shift = 2  # quarter-pixel polygon edges for smooth lips
-        to_int = lambda a: np.round((a - [x0, y0]) * (1 << shift)).astype(np.int32)  # noqa: E731
-        cav = np.zeros(roi.shape[:2], np.float32)
-        cv2.fillPoly(cav, [to_int(poly)], 1.0, lineType=cv2.LINE_AA, shift=shift)
-        upper = pts[self.upper_inner_idx]
-        teeth_h = min(extra * 0.3, 0.07) * self.em
-        teeth_poly = np.vstack([upper, (upper + self.ey * teeth_h)[::-1]])
-        teeth = np.zeros_like(cav)
-        cv2.fillPoly(teeth, [to_int(teeth_poly)], 1.0, lineType=cv2.LINE_AA, shift=shift)
-        if self.photo_open:
-            teeth[:] = 0.0  # the photo's own teeth stay attached to the upper lip
-        teeth = cv2.GaussianBlur(teeth * cav, (3, 3), 0)
-        cav = cv2.GaussianBlur(cav, (3, 3), 0)
-        # Shade from top (teeth, dark throat) to a reddish tongue hint at the bottom.
-        ys = np.linspace(0, 1, roi.shape[0])[:, None, None]
-        dark = self.lip_color * 0.3
-        tongue = self.lip_color * 0.7
-        interior = dark + (tongue - dark) * np.clip((ys - 0.55) / 0.45, 0, 1)
-        interior = interior + teeth[..., None] * (self.teeth_color - interior)
-        a = (cav * strength)[..., None]
-        frame[y0:y1, x0:x1] = np.clip(roi * (1 - a) + interior * a, 0, 255).astype(np.uint8)
+        strength = min(1.0, (extra - 0.01) / 0.03)
+        upper = pts[self.upper_inner_idx].copy()
+        lower = pts[[self.upper_inner_idx[0], *self.cavity_lower, self.upper_inner_idx[-1]]].copy()
+        if not self.photo_open:
+            across = upper[-1] - upper[0]
+            down = np.array([-across[1], across[0]]) / max(float(np.linalg.norm(across)), 1e-6)
+            upper[1:-1] += self.lip_pull[:, :1] * self.em * down
+            lower[1:-1] -= self.lip_pull[:, 1:] * self.em * down
+        self.mouth_painter.paint(frame, upper, lower, strength, own_teeth=self.photo_open)
+
+
+def _warp_depth(lms: np.ndarray, slope: float) -> np.ndarray:
+    """The mesh's depth with the far side pulled forward until no point lies more than ``slope`` x its distance
+    behind another: the largest such surface under the real one.
+
+    A turn moves points sideways by their depth, and at the head's outline the depth rises so steeply that the
+    cheek would overtake the outline and fold the warp (a duplicated, light edge). Bounding the slope turns the
+    fold into a squeeze of the far cheek; the nose, nearest to the camera, keeps its full parallax.
+    """
+    xy, z = lms[:, :2], lms[:, 2]
+    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+    return np.min(z[None, :] + slope * d, axis=1)
 
 
 def _smoothstep(a: float, b: float, x: np.ndarray) -> np.ndarray:
@@ -521,20 +735,86 @@ def _thin(points: np.ndarray, existing: np.ndarray, min_dist: float) -> np.ndarr
     return candidates[np.array(keep, dtype=np.int64)]
 
 
+def _refine_mask(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The person mask re-estimated near its outline from colour: how much of each pixel is the person's colour
+    there and how much the background's.
+
+    The segmenter's mask is coarse and reaches well past the head (20 px at 512 on a cap against the sky); that
+    band of background travels with the head over the still plate and shows as a light or dark outline. Near
+    the outline each pixel is compared with the person's colour carried out from inside and the background's
+    carried in from outside; where the two differ, a pixel close to the background's colour is background.
+    """
+    m = np.clip(mask, 0, 1).astype(np.float32)
+    h, w = m.shape
+    reach = max(3, round(max(h, w) / 33))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    person = (m > 0.5).astype(np.uint8)
+    if person.sum() == 0 or person.all():
+        return m
+    sure_fg = cv2.erode(person, disk).astype(np.float32)
+    sure_bg = 1.0 - cv2.dilate(person, disk).astype(np.float32)
+    if sure_fg.sum() == 0 or sure_bg.sum() == 0:
+        return m
+    px = img.astype(np.float32)
+    fg = _push_pull(px, sure_fg)
+    bg = _push_pull(px, sure_bg)
+    diff = fg - bg
+    contrast = np.sqrt((diff**2).sum(-1))
+    # Distance from the background's colour, not closeness to one person colour: a white cap, a grey beard or
+    # glasses are far from the backdrop and stay the person even if nothing inside the face looks like them.
+    away = np.sqrt(((px - bg) ** 2).sum(-1)) / np.maximum(contrast, 1.0)
+    alpha = np.clip((away - 0.1) / 0.5, 0, 1).astype(np.float32)
+    alpha = cv2.ximgproc.guidedFilter(px / 255.0, alpha.astype(np.float32), 2, 1e-3)
+    # Trust colour only where person and background look different; elsewhere keep the segmenter's word.
+    trust = np.clip((contrast - 20.0) / 40.0, 0, 1)
+    band = (1.0 - sure_fg) * (1.0 - sure_bg)
+    refined = m + band * trust * (alpha - m)
+    # Never reach past where the segmenter saw anything.
+    return np.clip(np.minimum(refined, cv2.dilate(m, np.ones((5, 5), np.uint8))), 0, 1).astype(np.float32)
+
+
 def _background_plate(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The photo with the person (and a margin round it) filled in from the surroundings."""
+    """The photo with the person (and a margin round it) filled from the background right next to it."""
     h, w = img.shape[:2]
     if float(mask.max()) < 0.05:
         return img.copy()
-    f = 128.0 / max(h, w)
-    size = (max(8, int(w * f)), max(8, int(h * f)))
-    small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-    # Segmentation under-reaches wispy hair; fill a generous margin so no hair is left on the plate.
-    # (The person layer is premultiplied against this plate, so a margin costs nothing in still frames.)
-    small_mask = (cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0.02).astype(np.uint8)
-    small_mask = cv2.dilate(small_mask, np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, small_mask, 5, cv2.INPAINT_TELEA)
-    filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    filled = cv2.GaussianBlur(filled, (0, 0), max(1.0, max(h, w) / 256))
-    region = cv2.resize(small_mask, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] > 0
-    return np.where(region, filled, img)
+    # Segmentation under-reaches wispy hair: leave out a margin round the person so no hair stays on the plate.
+    margin = max(3, round(max(h, w) / 60))
+    person = cv2.dilate(
+        (mask > 0.02).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2)
+    )
+    valid = 1.0 - person.astype(np.float32)
+    px = img.astype(np.float32)
+    fill = _push_pull(px, valid)
+    # The fill is smooth where the room has grain; a band of it revealed beside a turning head would look
+    # cleaner than its surroundings. Give it the neighbouring background's grain (fixed noise: the plate is still).
+    detail = px - cv2.GaussianBlur(px, (0, 0), 1.2)
+    # Edges are not grain: clip to a few times the backdrop's typical detail (hair fringes just outside the
+    # margin would otherwise carry a coarse noise into the fill right beside the head).
+    typical = float(np.median(np.abs(detail[valid > 0]))) * 1.4826 if valid.any() else 0.0
+    detail = np.clip(detail, -2.5 * typical, 2.5 * typical)
+    grain = np.sqrt(_push_pull(detail**2, valid))
+    noise = np.random.default_rng(0x91A7).standard_normal(px.shape).astype(np.float32)
+    fill = fill + grain * cv2.GaussianBlur(noise, (0, 0), 0.6) * 1.6
+    # Feather the plate's own edge: a hard switch from fill to photo would itself be a line when revealed.
+    keep = cv2.GaussianBlur(valid, (0, 0), margin / 2) * valid
+    return np.clip(keep[..., None] * img + (1 - keep[..., None]) * fill, 0, 255).astype(np.uint8)
+
+
+def _push_pull(img: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Fill where ``weight`` is 0 by normalised averaging over a pyramid: the nearest known pixels lead."""
+    levels = []
+    num, den = img * weight[..., None], weight.copy()
+    while min(den.shape[:2]) > 4:
+        levels.append((num, den))
+        num = cv2.pyrDown(num)
+        den = cv2.pyrDown(den)
+    est = num / np.maximum(den, 1e-6)[..., None]
+    for num, den in reversed(levels):
+        size = (den.shape[1], den.shape[0])
+        up = cv2.pyrUp(est, dstsize=size)
+        here = num / np.maximum(den, 1e-6)[..., None]
+        # Where this level saw enough known pixels, trust it; elsewhere carry the coarser estimate up.
+        a = np.clip(den / 0.25, 0.0, 1.0)[..., None]
+        est = a * here + (1 - a) * up
+    return est

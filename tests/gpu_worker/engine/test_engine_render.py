@@ -73,8 +73,10 @@ def test_face_keeps_its_identity_and_does_not_jitter(engine, fixtures, harvard_r
 
 def test_background_stays_still_while_the_head_moves(harvard_render):
     frames = harvard_render["frames"].astype(np.float32)
-    # The top-left corner of the astronaut crop is studio backdrop; the head and hair never reach it.
-    corner = frames[:, :32, :32]
+    # The top-left corner of the astronaut crop is studio backdrop; the head and hair never reach it. (Turns of
+    # up to 14 degrees swing the hair ~0.3 eye-mouth distances, 17 px here, to within a few pixels of the 32 px
+    # corner's inner edge, so the corner measured is 24 px.)
+    corner = frames[:, :24, :24]
     assert np.abs(corner - corner[0]).max() < 3.0
     head = frames[:, 60:160, 80:180]
     assert np.abs(head - head[0]).mean(axis=(1, 2, 3)).max() > 2.0
