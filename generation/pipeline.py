@@ -239,6 +239,8 @@ def render_job(job_id: str) -> str | None:
             "fps": result.fps,
             "frame_count": result.frame_count,
             "duration_s": round(result.duration_s, 3),
+            # The face was narrower than the engine's full-detail size: animated from an upscaled face region.
+            "small_face": result.small_face,
             "size_bytes": out.stat().st_size,
             "sha256": _sha256(out),
             "render_seconds": round(render_s, 2),

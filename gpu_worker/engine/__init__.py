@@ -14,7 +14,7 @@ from .options import EMOTIONS, GAZES, OPTION_SPECS, RenderOptions, RenderResult
 
 NAME = "talkgate-warp"
 # The rendering's own version, written on every job and into every C2PA manifest: raise it when output changes.
-VERSION = "0.4.0"
+VERSION = "0.5.0"
 
 _LAZY = {"ClipPlan", "Engine", "FrameBatch", "get_engine", "render_to_file"}
 

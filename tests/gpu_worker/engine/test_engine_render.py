@@ -243,7 +243,7 @@ def test_a_transcript_is_force_aligned_and_its_bilabials_close_the_lips(engine, 
 
 
 def test_rendered_frames_are_recognised_as_the_person_in_the_photo(engine, fixtures, harvard_render):
-    pytest.importorskip("dlib")  # pinned with the service (ARCHITECTURE.md §6); measurement only
+    pytest.importorskip("dlib")  # installed with the service (requirements/verification.txt); measurement only
     from gpu_worker.engine.metrics import IdentityMeter, face_box
 
     meter = IdentityMeter()
