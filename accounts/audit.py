@@ -24,6 +24,7 @@ from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils import timezone
 
 from accounts.models import AuditEntry, AuditKind
+from core import metrics
 from core.context import RequestContext, current_context
 
 logger = logging.getLogger(__name__)
@@ -291,4 +292,5 @@ def verify_chain_recorded(*, actor: str | None = None) -> ChainReport:
     """Walk the chain and record the outcome (``audit.chain_verified``): what the API, console and beat task do."""
     report = verify_chain()
     record("audit.chain_verified", actor=actor, payload=report.as_dict())
+    metrics.audit_chain_checked(report.ok)
     return report

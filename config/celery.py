@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -53,3 +55,28 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def _serve_worker_metrics(**_: Any) -> None:
+    """In a worker's main process, before the pool forks: empty the metrics folder and serve TALKGATE_METRICS_PORT."""
+    from django.conf import settings
+
+    from core import metrics
+
+    port, token = settings.TALKGATE_METRICS_PORT, settings.TALKGATE_METRICS_TOKEN
+    if not port:
+        return
+    if not token:
+        logging.getLogger(__name__).warning("TALKGATE_METRICS_PORT is set without TALKGATE_METRICS_TOKEN: no metrics")
+        return
+    metrics.reset_multiprocess_dir()
+    metrics.serve(port, token)
+
+
+@signals.worker_process_shutdown.connect
+def _pool_process_gone(pid: int | None = None, **_: Any) -> None:
+    """A pool process exited: its live gauges stop counting (its counters stay summed in)."""
+    from core import metrics
+
+    metrics.process_exited(pid or os.getpid())

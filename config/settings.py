@@ -68,7 +68,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that every request (even one refused by a later middleware) gets an id and an audit entry.
+    # Outermost, so a request's time includes its audit entry and every refusal below is counted.
+    "core.metrics.RequestMetricsMiddleware",
+    # Next, so that every request (even one refused by a later middleware) gets an id and an audit entry.
     "accounts.middleware.RequestAuditMiddleware",
     "accounts.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -376,11 +378,27 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+# json: one JSON object per line with the request id and job id (core.logs), for a log collector; plain for people.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain", choices=["plain", "json"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "core.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+
+# --- Metrics (core/metrics.py) ------------------------------------------------------------------------------
+# /metrics answers only a request with "Authorization: Bearer <token>"; unset, the endpoint does not exist (404).
+TALKGATE_METRICS_TOKEN = env_str("TALKGATE_METRICS_TOKEN")
+if TALKGATE_METRICS_TOKEN is not None and len(TALKGATE_METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("TALKGATE_METRICS_TOKEN must be at least 16 characters.")
+# Celery workers serve their metrics on this port (same token); 0: off. The web processes use /metrics instead.
+TALKGATE_METRICS_PORT = env_int("TALKGATE_METRICS_PORT", 0, minimum=0, maximum=65535)

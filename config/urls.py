@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import health
+from config import health, metrics
 from console.views import AdminLoginView
 from moderation.apis import revoke_page
 from verifier.apis import verify_page, verify_result_page
@@ -13,6 +13,7 @@ from verifier.apis import verify_page, verify_result_page
 urlpatterns = [
     path("healthz", health.HealthzApi.as_view(), name="healthz"),
     path("readyz", health.ReadyzApi.as_view(), name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("v1/", include("accounts.urls")),
     path("v1/", include("generation.urls")),
     path("v1/", include("webhooks.urls")),

@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts import audit
-from core import enqueue, storage
+from core import enqueue, metrics, storage
 from generation.models import Job, JobStatus
 from generation.services import RENDER_TASK, SCREEN_TASK, SIGN_TASK, job_fail, job_transition
 from gpu_worker.engine.errors import EngineCancelled, EngineError
@@ -230,6 +230,8 @@ def render_job(job_id: str) -> str | None:
             )
             return JobStatus.FAILED if moved else None
         render_s = time.monotonic() - started
+        metrics.render_finished(engine=engine.name, frames=result.frame_count, video_seconds=result.duration_s,
+                                render_seconds=render_s)  # fmt: skip
         if not watch.still_mine():
             return None
         name = storage.save_file(storage.output_name(job.partner_id, job.id), out)

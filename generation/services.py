@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import Partner
-from core import enqueue, inputs, storage
+from core import enqueue, inputs, metrics, storage
 from core.errors import Conflict, DomainError, NotFound
 from generation import selectors
 from generation.models import ACTIVE_STATUSES, FINAL_STATUSES, Job, JobStatus, Upload
@@ -212,6 +212,8 @@ def job_transition(
             payload={"from": list(expected), "reason_codes": job.reason_codes, **(payload or {})},
         )
         _fan_out(job, f"job.{new}")
+    metrics.job_transitioned(str(new), (now - job.created_at).total_seconds())
+    logger.info("job %s is %s", job.id, new)
     return job
 
 

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core.context import job_scope
 from generation import idempotency, pipeline, services
 
 
 @shared_task(name="generation.tasks.screen_job")
 def screen_job(job_id: str) -> str | None:
     """Screen a received job."""
-    return pipeline.screen_job(job_id)
+    with job_scope(job_id):
+        return pipeline.screen_job(job_id)
 
 
 @shared_task(name="generation.tasks.render_job")
 def render_job(job_id: str) -> str | None:
     """Render a queued job (idempotent: a redelivery takes the render over, a finished job is left alone)."""
-    return pipeline.render_job(job_id)
+    with job_scope(job_id):
+        return pipeline.render_job(job_id)
 
 
 @shared_task(name="generation.tasks.sign_job")
 def sign_job(job_id: str) -> str | None:
     """Sign a rendered job's output and finish it."""
-    return pipeline.sign_job(job_id)
+    with job_scope(job_id):
+        return pipeline.sign_job(job_id)
 
 
 @shared_task(name="generation.tasks.sweep_stuck_jobs")

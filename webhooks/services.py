@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import Partner
-from core import enqueue
+from core import enqueue, metrics
 from core.errors import DomainError
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
@@ -220,6 +220,8 @@ def deliver(delivery_id: object) -> str | None:
     WebhookDelivery.objects.filter(id=delivery.id).update(
         attempts=attempts, last_status_code=status_code, last_error=error[:300], **fields
     )
+    result = fields.get("status", "retrying")
+    metrics.webhook_attempted(str(result), status_code=status_code, error=error)
     if not ok:
         logger.info("webhook delivery %s attempt %s failed: %s", delivery.id, attempts, error)
     return fields.get("status", DeliveryStatus.PENDING)

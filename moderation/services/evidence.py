@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Partner
-from core import enqueue, storage
+from core import enqueue, metrics, storage
 from core.errors import Conflict, DomainError
 from moderation.models import (
     Consent,
@@ -222,4 +222,6 @@ def evidence_verify(*, evidence_id: object) -> str | None:
         )  # fmt: skip
         if moved:
             capture_session_decided(evidence_id=evidence.id, status=new_status, reasons=reasons)
+    if moved:
+        metrics.consent_verified(str(new_status), reasons)
     return new_status if moved else None

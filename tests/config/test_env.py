@@ -125,3 +125,39 @@ def test_database_and_redis_urls_switch_the_backends(tmp_path: Path) -> None:
         "redis://cache.example:6379/2",
         "django.core.cache.backends.redis.RedisCache",
     ]
+
+
+def test_production_secrets_come_from_files_as_compose_and_kubernetes_mount_them(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "django_secret_key").write_text("k" * 50 + "\n")
+    (secrets / "database_url").write_text(f"sqlite:///{tmp_path / 'from-a-file.sqlite3'}\n")
+    (secrets / "metrics_token").write_text("metrics-token-from-a-file\n")
+    (secrets / "s3_secret_key").write_text("s3-secret\n")
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup();"
+        "from django.conf import settings as s;"
+        "print(len(s.SECRET_KEY), s.DATABASES['default']['NAME'], s.TALKGATE_METRICS_TOKEN,"
+        " s.STORAGES['default']['OPTIONS']['secret_key'])"
+    )
+    env_vars = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    env_vars.update(
+        {
+            "TALKGATE_DATA_DIR": str(tmp_path),
+            "TALKGATE_ENV": "production",
+            "DJANGO_SECRET_KEY_FILE": str(secrets / "django_secret_key"),
+            "DATABASE_URL_FILE": str(secrets / "database_url"),
+            "TALKGATE_METRICS_TOKEN_FILE": str(secrets / "metrics_token"),
+            "TALKGATE_STORAGE": "s3",
+            "AWS_STORAGE_BUCKET_NAME": "talkgate",
+            "AWS_SECRET_ACCESS_KEY_FILE": str(secrets / "s3_secret_key"),
+        }
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env_vars, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["50", str(tmp_path / "from-a-file.sqlite3"), "metrics-token-from-a-file", "s3-secret"]
+    # A short metrics token is refused at start-up like any bad value.
+    (secrets / "metrics_token").write_text("short")
+    result = _start({k: v for k, v in env_vars.items() if k != "TALKGATE_DATA_DIR"}, tmp_path)
+    assert result.returncode != 0 and "TALKGATE_METRICS_TOKEN" in result.stderr
