@@ -644,25 +644,24 @@ class Rig:
         fx = torch.gradient(flow, dim=3)[0] / step
         fy = torch.gradient(flow, dim=2)[0] / step
         field = torch.cat([flow, fx, fy], dim=1)  # u, v, du/dx, dv/dx, du/dy, dv/dy
-        span = torch.tensor([2.0 / ((w - 1) * step), 2.0 / ((h - 1) * step)], device=flow.device)
-        shift = torch.tensor(origin, device=flow.device, dtype=flow.dtype)
-        src = base - flow.permute(0, 2, 3, 1)
+        # Work channel-first (B, 2, h, w): every plane below is contiguous, which is what makes the elementwise
+        # steps cheap on a CPU; only the sampling grid is viewed channel-last.
+        span = torch.tensor([2.0 / ((w - 1) * step), 2.0 / ((h - 1) * step)], device=flow.device)[None, :, None, None]
+        shift = torch.tensor(origin, device=flow.device, dtype=flow.dtype)[None, :, None, None]
+        target = base.permute(0, 3, 1, 2)
+        src = target - flow
+        limit = 3 * step  # a poor Jacobian must not throw a point far away
         for _ in range(steps):
-            f = F.grid_sample(
-                field, (src - shift) * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True
-            )
-            f = f.permute(0, 2, 3, 1)
-            r = src + f[..., :2] - base
-            a, c = 1.0 + f[..., 2], f[..., 4]
-            bb, d = f[..., 3], 1.0 + f[..., 5]
-            det = (a * d - c * bb).clamp(min=0.05)
-            dx = (d * r[..., 0] - c * r[..., 1]) / det
-            dy = (a * r[..., 1] - bb * r[..., 0]) / det
-            delta = torch.stack([dx, dy], dim=-1)
-            # Keep each step within a few grid cells so a poor Jacobian cannot throw a point far away.
-            norm = delta.norm(dim=-1, keepdim=True).clamp(min=1e-6)
-            src = src - delta * (norm.clamp(max=3 * step) / norm)
-        return src
+            grid = ((src - shift) * span - 1.0).permute(0, 2, 3, 1)
+            f = F.grid_sample(field, grid, mode="bilinear", padding_mode="border", align_corners=True)
+            rx = src[:, 0] + f[:, 0] - target[:, 0]
+            ry = src[:, 1] + f[:, 1] - target[:, 1]
+            a, c, bb, d = 1.0 + f[:, 2], f[:, 4], f[:, 3], 1.0 + f[:, 5]
+            inv_det = 1.0 / (a * d - c * bb).clamp_(min=0.05)
+            dx = ((d * rx - c * ry) * inv_det).clamp_(-limit, limit)
+            dy = ((a * ry - bb * rx) * inv_det).clamp_(-limit, limit)
+            src = src - torch.stack([dx, dy], dim=1)
+        return src.permute(0, 2, 3, 1)
 
     @staticmethod
     def _spline(weights: torch.Tensor, disp: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -672,7 +671,7 @@ class Rig:
         """
         b, k = disp.shape[:2]
         flat = disp.permute(1, 0, 2).reshape(k, 2 * b)
-        return (weights @ flat).view(h, w, b, 2).permute(2, 3, 0, 1)
+        return (weights @ flat).view(h, w, b, 2).permute(2, 3, 0, 1).contiguous()
 
     @staticmethod
     def _upsample(coarse: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
