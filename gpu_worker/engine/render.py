@@ -767,7 +767,10 @@ def _refine_mask(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # Trust colour only where person and background look different; elsewhere keep the segmenter's word.
     trust = np.clip((contrast - 20.0) / 40.0, 0, 1)
     band = (1.0 - sure_fg) * (1.0 - sure_bg)
-    refined = m + band * trust * (alpha - m)
+    # Where the segmenter is sure (its mask near 1) colour may not overrule it: a white cap against a pale sky is
+    # as close to the sky's colour as the sky itself. Its over-reach is soft, and that is what gets pulled in.
+    unsure = np.clip((0.985 - m) / 0.1, 0, 1)
+    refined = m + band * trust * unsure * (alpha - m)
     # Never reach past where the segmenter saw anything.
     return np.clip(np.minimum(refined, cv2.dilate(m, np.ones((5, 5), np.uint8))), 0, 1).astype(np.float32)
 
