@@ -446,6 +446,11 @@ class Rig:
                 self.teeth_color = bright.mean(axis=0)
                 skin_luma = 170.0  # already lit as the photo is
         self.mouth_painter = MouthPainter(self.lip_color, self.teeth_color, skin_luma, self.em)
+        # The lash line's colour: the darkest pixels along the upper lids.
+        lids = np.round(lms[fl.RIGHT_EYE_UPPER + fl.LEFT_EYE_UPPER, :2]).astype(int)
+        lids = img[np.clip(lids[:, 1], 0, self.h - 1), np.clip(lids[:, 0], 0, self.w - 1)].astype(np.float32)
+        luma = lids @ np.array([0.299, 0.587, 0.114])
+        self.lash_color = lids[luma <= np.percentile(luma, 40)].mean(axis=0) * 0.8
 
     def _spline_weights(self, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The coarse flow grid (pixels) and the thin-plate weights from control-point moves to grid moves."""
@@ -617,8 +622,11 @@ class Rig:
         frames = np.repeat(self.still[None], b, axis=0)
         frames[:, y0 : y1 + 1, x0 : x1 + 1] = roi
         targets = (self.t_ctrl[None] + disp).cpu().numpy()
+        lids = params[:, IDX["lid"]]
         for i in range(b):
             self._mouth_interior(frames[i], targets[i])
+            if lids[i] > 0.5:
+                self._lash_line(frames[i], targets[i], float(lids[i]))
         return frames
 
     def flow(self, disp: torch.Tensor) -> torch.Tensor:
@@ -682,6 +690,30 @@ class Rig:
     def _normalise(self, pts: torch.Tensor) -> torch.Tensor:
         scale = torch.tensor([2.0 / (self.w - 1), 2.0 / (self.h - 1)], device=pts.device)
         return pts * scale - 1.0
+
+    def _lash_line(self, frame: np.ndarray, pts: np.ndarray, lid: float) -> None:
+        """Draw the lashes along a closing upper lid.
+
+        A shut lid squeezes the eye's white into its crease, which the warp leaves as a thin light line; a real
+        closed eye shows a dark line of lashes there instead.
+        """
+        strength = float(np.clip((lid - 0.5) / 0.4, 0, 1))
+        shift = 2  # quarter-pixel coordinates for smooth lines
+        width = max(1, round(0.012 * self.em))
+        for upper, corners in ((fl.RIGHT_EYE_UPPER, (33, 133)), (fl.LEFT_EYE_UPPER, (263, 362))):
+            line = np.vstack([pts[self.pos[corners[0]]], pts[[self.pos[i] for i in upper]], pts[self.pos[corners[1]]]])
+            order = np.argsort(line[:, 0])
+            x0, y0 = np.floor(line.min(axis=0)).astype(int) - 4
+            x1, y1 = np.ceil(line.max(axis=0)).astype(int) + 5
+            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, self.w), min(y1, self.h)
+            if x1 - x0 < 3 or y1 - y0 < 2:
+                continue
+            mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+            poly = np.round((line[order] - [x0, y0]) * (1 << shift)).astype(np.int32)
+            cv2.polylines(mask, [poly], False, 1.0, thickness=width, lineType=cv2.LINE_AA, shift=shift)
+            mask = cv2.GaussianBlur(mask, (0, 0), 0.6)[..., None] * strength
+            roi = frame[y0:y1, x0:x1].astype(np.float32)
+            frame[y0:y1, x0:x1] = np.clip(roi + mask * (self.lash_color - roi), 0, 255).astype(np.uint8)
 
     def _mouth_interior(self, frame: np.ndarray, pts: np.ndarray) -> None:
         """Paint the inside of the mouth (teeth, tongue, throat) where the lips open beyond the photo."""
