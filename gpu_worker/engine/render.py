@@ -446,6 +446,11 @@ class Rig:
                 self.teeth_color = bright.mean(axis=0)
                 skin_luma = 170.0  # already lit as the photo is
         self.mouth_painter = MouthPainter(self.lip_color, self.teeth_color, skin_luma, self.em)
+        # The lash line's colour: the darkest pixels along the upper lids.
+        lids = np.round(lms[fl.RIGHT_EYE_UPPER + fl.LEFT_EYE_UPPER, :2]).astype(int)
+        lids = img[np.clip(lids[:, 1], 0, self.h - 1), np.clip(lids[:, 0], 0, self.w - 1)].astype(np.float32)
+        luma = lids @ np.array([0.299, 0.587, 0.114])
+        self.lash_color = lids[luma <= np.percentile(luma, 40)].mean(axis=0) * 0.8
 
     def _spline_weights(self, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The coarse flow grid (pixels) and the thin-plate weights from control-point moves to grid moves."""
@@ -617,8 +622,11 @@ class Rig:
         frames = np.repeat(self.still[None], b, axis=0)
         frames[:, y0 : y1 + 1, x0 : x1 + 1] = roi
         targets = (self.t_ctrl[None] + disp).cpu().numpy()
+        lids = params[:, IDX["lid"]]
         for i in range(b):
             self._mouth_interior(frames[i], targets[i])
+            if lids[i] > 0.5:
+                self._lash_line(frames[i], targets[i], float(lids[i]))
         return frames
 
     def flow(self, disp: torch.Tensor) -> torch.Tensor:
@@ -644,25 +652,24 @@ class Rig:
         fx = torch.gradient(flow, dim=3)[0] / step
         fy = torch.gradient(flow, dim=2)[0] / step
         field = torch.cat([flow, fx, fy], dim=1)  # u, v, du/dx, dv/dx, du/dy, dv/dy
-        span = torch.tensor([2.0 / ((w - 1) * step), 2.0 / ((h - 1) * step)], device=flow.device)
-        shift = torch.tensor(origin, device=flow.device, dtype=flow.dtype)
-        src = base - flow.permute(0, 2, 3, 1)
+        # Work channel-first (B, 2, h, w): every plane below is contiguous, which is what makes the elementwise
+        # steps cheap on a CPU; only the sampling grid is viewed channel-last.
+        span = torch.tensor([2.0 / ((w - 1) * step), 2.0 / ((h - 1) * step)], device=flow.device)[None, :, None, None]
+        shift = torch.tensor(origin, device=flow.device, dtype=flow.dtype)[None, :, None, None]
+        target = base.permute(0, 3, 1, 2)
+        src = target - flow
+        limit = 3 * step  # a poor Jacobian must not throw a point far away
         for _ in range(steps):
-            f = F.grid_sample(
-                field, (src - shift) * span - 1.0, mode="bilinear", padding_mode="border", align_corners=True
-            )
-            f = f.permute(0, 2, 3, 1)
-            r = src + f[..., :2] - base
-            a, c = 1.0 + f[..., 2], f[..., 4]
-            bb, d = f[..., 3], 1.0 + f[..., 5]
-            det = (a * d - c * bb).clamp(min=0.05)
-            dx = (d * r[..., 0] - c * r[..., 1]) / det
-            dy = (a * r[..., 1] - bb * r[..., 0]) / det
-            delta = torch.stack([dx, dy], dim=-1)
-            # Keep each step within a few grid cells so a poor Jacobian cannot throw a point far away.
-            norm = delta.norm(dim=-1, keepdim=True).clamp(min=1e-6)
-            src = src - delta * (norm.clamp(max=3 * step) / norm)
-        return src
+            grid = ((src - shift) * span - 1.0).permute(0, 2, 3, 1)
+            f = F.grid_sample(field, grid, mode="bilinear", padding_mode="border", align_corners=True)
+            rx = src[:, 0] + f[:, 0] - target[:, 0]
+            ry = src[:, 1] + f[:, 1] - target[:, 1]
+            a, c, bb, d = 1.0 + f[:, 2], f[:, 4], f[:, 3], 1.0 + f[:, 5]
+            inv_det = 1.0 / (a * d - c * bb).clamp_(min=0.05)
+            dx = ((d * rx - c * ry) * inv_det).clamp_(-limit, limit)
+            dy = ((a * ry - bb * rx) * inv_det).clamp_(-limit, limit)
+            src = src - torch.stack([dx, dy], dim=1)
+        return src.permute(0, 2, 3, 1)
 
     @staticmethod
     def _spline(weights: torch.Tensor, disp: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -672,7 +679,7 @@ class Rig:
         """
         b, k = disp.shape[:2]
         flat = disp.permute(1, 0, 2).reshape(k, 2 * b)
-        return (weights @ flat).view(h, w, b, 2).permute(2, 3, 0, 1)
+        return (weights @ flat).view(h, w, b, 2).permute(2, 3, 0, 1).contiguous()
 
     @staticmethod
     def _upsample(coarse: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
@@ -683,6 +690,30 @@ class Rig:
     def _normalise(self, pts: torch.Tensor) -> torch.Tensor:
         scale = torch.tensor([2.0 / (self.w - 1), 2.0 / (self.h - 1)], device=pts.device)
         return pts * scale - 1.0
+
+    def _lash_line(self, frame: np.ndarray, pts: np.ndarray, lid: float) -> None:
+        """Draw the lashes along a closing upper lid.
+
+        A shut lid squeezes the eye's white into its crease, which the warp leaves as a thin light line; a real
+        closed eye shows a dark line of lashes there instead.
+        """
+        strength = float(np.clip((lid - 0.5) / 0.4, 0, 1))
+        shift = 2  # quarter-pixel coordinates for smooth lines
+        width = max(1, round(0.012 * self.em))
+        for upper, corners in ((fl.RIGHT_EYE_UPPER, (33, 133)), (fl.LEFT_EYE_UPPER, (263, 362))):
+            line = np.vstack([pts[self.pos[corners[0]]], pts[[self.pos[i] for i in upper]], pts[self.pos[corners[1]]]])
+            order = np.argsort(line[:, 0])
+            x0, y0 = np.floor(line.min(axis=0)).astype(int) - 4
+            x1, y1 = np.ceil(line.max(axis=0)).astype(int) + 5
+            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, self.w), min(y1, self.h)
+            if x1 - x0 < 3 or y1 - y0 < 2:
+                continue
+            mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+            poly = np.round((line[order] - [x0, y0]) * (1 << shift)).astype(np.int32)
+            cv2.polylines(mask, [poly], False, 1.0, thickness=width, lineType=cv2.LINE_AA, shift=shift)
+            mask = cv2.GaussianBlur(mask, (0, 0), 0.6)[..., None] * strength
+            roi = frame[y0:y1, x0:x1].astype(np.float32)
+            frame[y0:y1, x0:x1] = np.clip(roi + mask * (self.lash_color - roi), 0, 255).astype(np.uint8)
 
     def _mouth_interior(self, frame: np.ndarray, pts: np.ndarray) -> None:
         """Paint the inside of the mouth (teeth, tongue, throat) where the lips open beyond the photo."""
@@ -768,7 +799,10 @@ def _refine_mask(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # Trust colour only where person and background look different; elsewhere keep the segmenter's word.
     trust = np.clip((contrast - 20.0) / 40.0, 0, 1)
     band = (1.0 - sure_fg) * (1.0 - sure_bg)
-    refined = m + band * trust * (alpha - m)
+    # Where the segmenter is sure (its mask near 1) colour may not overrule it: a white cap against a pale sky is
+    # as close to the sky's colour as the sky itself. Its over-reach is soft, and that is what gets pulled in.
+    unsure = np.clip((0.985 - m) / 0.1, 0, 1)
+    refined = m + band * trust * unsure * (alpha - m)
     # Never reach past where the segmenter saw anything.
     return np.clip(np.minimum(refined, cv2.dilate(m, np.ones((5, 5), np.uint8))), 0, 1).astype(np.float32)
 
