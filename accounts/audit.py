@@ -113,6 +113,25 @@ def _redaction_marker(value: str) -> str:
     return f"{REDACTED_SEGMENT[:-1]}:{digest}]"
 
 
+def _secrets_of(match: ResolverMatch) -> set[str]:
+    return {str(v) for k, v in match.kwargs.items() if _SECRET_KEY_PATTERN.search(k) and isinstance(v, str) and v}
+
+
+def _secrets_of_unrouted(path: str, max_segments: int = 8) -> set[str]:
+    """Secrets in a path that routes nowhere, found through the routes its leading segments match.
+
+    ``/capture/<token>/chunks/abc`` is a 404 (``abc`` is no chunk number) but still carries the link's token.
+    """
+    found: set[str] = set()
+    segments = path.split("/")
+    for end in range(2, min(len(segments), max_segments + 1)):
+        try:
+            found |= _secrets_of(resolve("/".join(segments[:end])))
+        except Resolver404:
+            continue
+    return found
+
+
 def redact_path(path: str, match: ResolverMatch | None = None) -> str:
     """The path with every URL parameter that carries a secret (a name like token/secret) replaced by a marker.
 
@@ -123,10 +142,8 @@ def redact_path(path: str, match: ResolverMatch | None = None) -> str:
         try:
             match = resolve(path)
         except Resolver404:
-            return path
-    secrets_in_path = {
-        str(v) for k, v in match.kwargs.items() if _SECRET_KEY_PATTERN.search(k) and isinstance(v, str) and v
-    }
+            match = None
+    secrets_in_path = _secrets_of(match) if match is not None else _secrets_of_unrouted(path)
     if not secrets_in_path:
         return path
     return "/".join(_redaction_marker(seg) if seg in secrets_in_path else seg for seg in path.split("/"))

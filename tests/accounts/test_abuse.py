@@ -56,14 +56,23 @@ def _secret_routes() -> dict[str, list[str]]:
 
 def test_the_known_secret_carrying_routes_are_exactly_these() -> None:
     # A new route with a secret in its path shows up here, and the walk below then checks it.
-    assert set(_secret_routes()) == {"v1/media/videos/<str:token>", "revoke/<str:token>"}
+    assert set(_secret_routes()) == {
+        "v1/media/videos/<str:token>",
+        "revoke/<str:token>",
+        "capture/<str:token>",
+        "capture/<str:token>/start",
+        "capture/<str:token>/chunks/<int:seq>",
+        "capture/<str:token>/finish",
+        "capture/<str:token>/decline",
+    }
 
 
 @pytest.mark.parametrize("route", sorted(_secret_routes()))
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_no_secret_from_a_url_reaches_the_audit_log(route: str, method: str) -> None:
     secret = "Zx9" + signing.dumps({"j": "not-a-job"}, salt="probe")
-    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: secret if m.group(1) else m.group(0), route)
+    fill = lambda m: secret if audit._SECRET_KEY_PATTERN.search(m.group(1)) else "1"  # noqa: E731
+    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", fill, route)
     response = getattr(Client(), method)(path)
     assert response.status_code < 500
     entry = _entry_for(response)
@@ -72,6 +81,14 @@ def test_no_secret_from_a_url_reaches_the_audit_log(route: str, method: str) -> 
     assert entry.path == marker and "[redacted:" in marker
     # The same secret always gives the same marker, so entries about one link can be linked.
     assert audit.redact_path(path) == marker != audit.redact_path(path + "x")
+
+
+def test_a_secret_in_a_path_that_routes_nowhere_is_still_redacted() -> None:
+    secret = "Zx9" + signing.dumps({"c": "probe"}, salt="probe")
+    response = Client().post(f"/capture/{secret}/chunks/not-a-number")
+    assert response.status_code == 404
+    entry = _entry_for(response)
+    assert secret not in entry.path and entry.path.endswith("/chunks/not-a-number") and "[redacted:" in entry.path
 
 
 def test_a_secret_route_refused_before_routing_is_still_redacted(settings) -> None:  # type: ignore[no-untyped-def]
