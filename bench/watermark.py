@@ -29,6 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import watermark_visibility as vis
 from provenance.watermark import Embedder, detect_image, detect_video, scheme, testing
 from provenance.watermark import api as wm_api
 from provenance.watermark.baseline import BaselineDecoder, id_bits
@@ -52,6 +53,7 @@ class Row:
     bit_acc: dict[str, list[float]] = field(default_factory=dict)
     psnr: list[float] = field(default_factory=list)
     ssim: list[float] = field(default_factory=list)
+    visibility: list[vis.Visibility] = field(default_factory=list)
     embed_s: float = 0.0
     embed_frames: int = 0
     detect_s: float = 0.0
@@ -111,11 +113,12 @@ def run_method(
         p, s = quality(long_clip[:short], marked[:short])
         row.psnr.append(p)
         row.ssim.append(s)
+        row.visibility.append(vis.visibility(long_clip[:short], marked[:short]))
         published, _ = read_rgb(io.BytesIO(testing.encode(marked, FPS, crf=18)))
         row.clips += 1
         row.frames_per_clip = short
         for attack in attacks:
-            source = published if attack.name == "excerpt" else published[:short]
+            source = published if attack.name == "excerpt" or attack.long_source else published[:short]
             video = testing.attack(source, FPS, attack)
             t = time.perf_counter()
             if decoder is None:
@@ -203,6 +206,18 @@ def table(rows: dict[str, Row], notes: dict[str, str], attacks: tuple[testing.At
     return "\n".join(lines)
 
 
+def visibility_table(rows: dict[str, Row], notes: dict[str, str]) -> str:
+    """Worst-pixel visibility of each method's marks (bench/watermark_visibility.py says what each column is)."""
+    cells = {m: vis.summary(r.visibility) for m, r in rows.items() if r.visibility}
+    if not cells:
+        return ""
+    head = ["method", *next(iter(cells.values()))]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m, c in cells.items():
+        lines.append("| " + " | ".join([m + notes.get(m, ""), *c.values()]) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Run the benchmark and print the table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -260,6 +275,12 @@ def main() -> None:
     if args.strength is not None and "talkgate" in rows:
         notes["talkgate"] = f" (strength {args.strength})"
     print(table(rows, notes, attacks))
+    print(
+        "\nVisibility (max px: largest R, G or B change; >N: share of pixels changed by more than N levels; edge dC"
+        " / dY: largest colour / luminance change on strong edges; flicker: mean frame-to-frame change of the mark"
+        " on moving edges, its p99, and on still flat pixels; mean over clips, max in brackets)"
+    )
+    print(visibility_table(rows, notes))
     for method, r in rows.items():
         if method == "talkgate" and r.missed:
             print("\nClips not recovered (talkgate): seed photo (detection score)")

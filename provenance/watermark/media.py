@@ -157,8 +157,12 @@ def encode_h264(
     fps: float = 25,
     crf: int = 18,
     preset: str = "veryfast",
+    x264_params: str | None = None,
 ) -> None:
-    """Encode uint8 RGB frames (H, W, 3) to an MP4 with libx264 at the given CRF (yuv420p, like social networks)."""
+    """Encode uint8 RGB frames (H, W, 3) to an MP4 with libx264 at the given CRF (yuv420p, like social networks).
+
+    x264_params: extra libx264 settings, e.g. "keyint=1000:scenecut=0" for one key frame in the whole clip.
+    """
     with av.open(path, mode="w", format="mp4") as container:
         stream: av.VideoStream | None = None
         for rgb in frames:
@@ -168,6 +172,8 @@ def encode_h264(
                 stream.height, stream.width = rgb.shape[0] // 2 * 2, rgb.shape[1] // 2 * 2
                 stream.pix_fmt = "yuv420p"
                 stream.options = {"crf": str(crf), "preset": preset}
+                if x264_params:
+                    stream.options = {**stream.options, "x264-params": x264_params}
             frame = av.VideoFrame.from_ndarray(
                 np.ascontiguousarray(rgb[: stream.height, : stream.width]), format="rgb24"
             )
