@@ -98,16 +98,33 @@ def summary(measures: list[Visibility]) -> dict[str, str]:
     }
 
 
-def worst_edge_crop(orig: np.ndarray, marked: np.ndarray, side: int = 48) -> tuple[int, int]:
-    """Top-left corner of the side x side crop of one frame where the mark changes strong-edge pixels most."""
-    y = _luma(orig[None])[0]
-    edges = gradient(y[None])[0] >= EDGE_GRADIENT
+def clean_edges(y: np.ndarray, min_gradient: float = 2 * EDGE_GRADIENT, min_coherence: float = 0.8) -> np.ndarray:
+    """Pixels of one luminance frame (H, W) on clean, straight, strong edges (a collar, a jaw line), not texture.
+
+    Coherence of the structure tensor over 5x5 pixels: 1 where all gradients point one way, 0 for texture.
+    """
+    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4.0
+    x = F.pad(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None, None], (1, 1, 1, 1), mode="replicate")
+    gx, gy = F.conv2d(x, kx[None, None]), F.conv2d(x, kx.T.contiguous()[None, None])
+    jxx, jyy, jxy = (F.avg_pool2d(v, 5, stride=1, padding=2) for v in (gx * gx, gy * gy, gx * gy))
+    coherence = torch.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (jxx + jyy + 1e-6)
+    strong = torch.sqrt(gx * gx + gy * gy) >= min_gradient
+    return (strong & (coherence >= min_coherence))[0, 0].numpy()
+
+
+def worst_edge_crop(orig: np.ndarray, marked: np.ndarray, side: int = 48, margin: int = 8) -> tuple[int, int]:
+    """Top-left corner of the side x side crop of one frame where the mark changes clean-edge pixels most.
+
+    The frame's outer `margin` pixels are left out (a crop there shows the frame's border, not an edge in it).
+    """
+    edges = clean_edges(_luma(orig[None])[0])
     change = np.abs(marked.astype(np.int16) - orig.astype(np.int16)).max(axis=-1).astype(np.float32)
     change = np.where(edges, change, 0.0)
+    change[:margin], change[-margin:], change[:, :margin], change[:, -margin:] = 0, 0, 0, 0
     # Sum over the crop window, so that the crop holds a string of changed pixels, not one.
     window = F.avg_pool2d(torch.from_numpy(change)[None, None], side, stride=4)[0, 0].numpy()
     iy, ix = np.unravel_index(int(np.argmax(window)), window.shape)
-    h, w = y.shape
+    h, w = edges.shape
     return min(iy * 4, h - side), min(ix * 4, w - side)
 
 
