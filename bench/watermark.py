@@ -294,7 +294,9 @@ def main() -> None:
     ap.add_argument("--first-clip", type=int, default=0, help="seed of the first clip (split long runs)")
     ap.add_argument("--first-null", type=int, default=0, help="index of the first unmarked item (split long runs)")
     ap.add_argument("--methods", default=",".join(METHODS))
-    ap.add_argument("--attacks", default="", help="comma-separated attack names (default: all)")
+    ap.add_argument(
+        "--attacks", default="", help="comma-separated attack names (default: all; none: quality and visibility only)"
+    )
     ap.add_argument(
         "--strength",
         type=float,
@@ -320,11 +322,11 @@ def main() -> None:
         args.baseline_detect_frames = 10
     torch.set_num_threads(args.threads)
     methods = [m for m in args.methods.split(",") if m]
-    wanted = [a for a in args.attacks.split(",") if a]
+    wanted = [a for a in args.attacks.split(",") if a and args.attacks != "none"]
     unknown = [a for a in wanted if a not in testing.ATTACKS_BY_NAME]
     if unknown:
         ap.error(f"unknown attacks {unknown}; choose from {', '.join(testing.ATTACKS_BY_NAME)}")
-    attacks = tuple(testing.ATTACKS_BY_NAME[a] for a in wanted) or testing.ATTACKS
+    attacks = () if args.attacks == "none" else tuple(testing.ATTACKS_BY_NAME[a] for a in wanted) or testing.ATTACKS
     rows: dict[str, Row] = {}
     notes: dict[str, str] = {}
     t0 = time.perf_counter()

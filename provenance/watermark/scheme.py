@@ -799,11 +799,10 @@ def _offsets(ref_spectrum: torch.Tensor, surfaces: torch.Tensor) -> list[tuple[i
     found = [(dy, dx)]
     if len(surfaces) < 2:
         return found
-    windows = [(_peak(_z_surfaces(surfaces.sum(0))), True)]
-    for i in range(0, max(1, len(surfaces) - OFFSET_WINDOW + 1), OFFSET_WINDOW // 2):
-        windows.append((_peak(_z_surfaces(surfaces[i : i + OFFSET_WINDOW].sum(0))), False))
-    best_windows = sorted((w for w in windows if not w[1]), key=lambda w: -w[0][0])[:OFFSET_WINDOWS_TRIED]
-    for (_, fy, fx), _whole in [windows[0], *best_windows]:
+    whole = _peak(_z_surfaces(surfaces.sum(0)))
+    starts = range(0, max(1, len(surfaces) - OFFSET_WINDOW + 1), OFFSET_WINDOW // 2)
+    windows = [_peak(_z_surfaces(surfaces[i : i + OFFSET_WINDOW].sum(0))) for i in starts]
+    for _, fy, fx in [whole, *sorted(windows, key=lambda peak: -peak[0])[:OFFSET_WINDOWS_TRIED]]:
         if (fy, fx) not in found:
             found.append((fy, fx))
     return found
