@@ -1,10 +1,11 @@
 """Talkgate's own watermark: a tiled spread-spectrum pattern in the luminance's mid frequencies.
 
 Embedding adds a 128x128 tile, repeated over the frame, to Y: the sum of a sync pattern and +-1 times one pattern
-per coded payload bit, shaped by a perceptual mask, with amplitudes chosen against the frame's own interference.
-Detection searches the scale (undoes resizes) on the key frames, folds each frame onto one tile, finds the tile
-offset (undoes crops) by FFT correlation with the sync pattern, weights frames by how clearly they show it, then
-reads the 108 coded bits by correlation and decodes them with a list Viterbi decoder checked by the CRC.
+per coded payload bit, shaped by an edge-aware texture mask, with amplitudes chosen against the frame's own
+interference, as the same bounded change on R, G and B. Detection searches the geometry (resizes, mirroring,
+rotations) on the key frames, folds each frame onto one tile, finds the tile offset (undoes crops) by FFT
+correlation with the sync pattern, weights frames by how clearly they show it, then reads the 108 coded bits by
+correlation and decodes them with a list Viterbi decoder checked by the CRC.
 """
 
 from __future__ import annotations
