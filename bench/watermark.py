@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import math
 import sys
 import time
@@ -29,6 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import watermark_visibility as vis
 from provenance.watermark import Embedder, detect_image, detect_video, scheme, testing
 from provenance.watermark import api as wm_api
 from provenance.watermark.baseline import BaselineDecoder, id_bits
@@ -39,6 +41,11 @@ FPS = 25
 CLIP_FRAMES = 2 * FPS
 LONG_FRAMES = 4 * FPS
 METHODS = ("dwtDct", "dwtDctSvd", "rivaGan", "talkgate")
+# The first published embedding (activity mask, colour split, no per-pixel bound), read by today's detector.
+LEGACY = "talkgate-v1"
+OURS = ("talkgate", LEGACY)
+# A spliced segment's reported span counts as right within this many seconds at each end (frames are sampled).
+SPAN_TOLERANCE_S = 0.5
 
 
 @dataclass
@@ -49,9 +56,11 @@ class Row:
     frames_per_clip: int = 0
     recovered: dict[str, int] = field(default_factory=dict)
     missed: dict[str, list[str]] = field(default_factory=dict)  # attack -> the clips not recovered (photo, why)
+    span_ok: dict[str, int] = field(default_factory=dict)  # attack -> recovered clips whose marked span was right
     bit_acc: dict[str, list[float]] = field(default_factory=dict)
     psnr: list[float] = field(default_factory=list)
     ssim: list[float] = field(default_factory=list)
+    visibility: list[vis.Visibility] = field(default_factory=list)
     embed_s: float = 0.0
     embed_frames: int = 0
     detect_s: float = 0.0
@@ -81,7 +90,11 @@ def embed(
 
     strength: our scheme's base strength (RMS change of R, G, B at 512 px; None = the default).
     """
-    emb = Embedder(wm_id, method=method, base_strength=strength or scheme.DEFAULT_STRENGTH)
+    base = strength or scheme.DEFAULT_STRENGTH
+    if method == LEGACY:
+        emb: Embedder | scheme.OwnEmbedder = scheme.OwnEmbedder(wm_id, base_strength=base, legacy=True)
+    else:
+        emb = Embedder(wm_id, method=method, base_strength=base)
     t = time.perf_counter()
     out = np.concatenate([emb.embed_batch(frames[i : i + batch]) for i in range(0, len(frames), batch)])
     return out, time.perf_counter() - t
@@ -97,7 +110,7 @@ def run_method(
 ) -> Row:
     """Benchmark one method over clips (n_frames shortens the clips, for rivaGan)."""
     row = Row()
-    decoder = BaselineDecoder(method) if method != "talkgate" else None
+    decoder = BaselineDecoder(method) if method not in OURS else None
     for seed in seeds:
         # The id comes from the clip's seed: reruns (and other versions of the code) see exactly the same clips.
         wm_id = f"{int(np.random.default_rng(seed).integers(0, 2**32)):08x}"
@@ -111,16 +124,21 @@ def run_method(
         p, s = quality(long_clip[:short], marked[:short])
         row.psnr.append(p)
         row.ssim.append(s)
+        row.visibility.append(vis.visibility(long_clip[:short], marked[:short]))
         published, _ = read_rgb(io.BytesIO(testing.encode(marked, FPS, crf=18)))
         row.clips += 1
         row.frames_per_clip = short
         for attack in attacks:
-            source = published if attack.name == "excerpt" else published[:short]
+            source = published if attack.name == "excerpt" or attack.long_source else published[:short]
             video = testing.attack(source, FPS, attack)
             t = time.perf_counter()
             if decoder is None:
                 res = detect_video(io.BytesIO(video))
                 ok = res.watermark_id == wm_id
+                if ok and attack.marked_span is not None:
+                    span = res.details.get("marked_span_s") or (math.nan, math.nan)
+                    right = max(abs(span[0] - attack.marked_span[0]), abs(span[1] - attack.marked_span[1]))
+                    row.span_ok[attack.name] = row.span_ok.get(attack.name, 0) + int(right <= SPAN_TOLERANCE_S)
                 truth = encode_id(wm_id)
                 raw = np.frombuffer(res.details["raw_bits"].encode(), dtype=np.uint8) - ord("0")
                 acc = float(np.mean(raw == truth))
@@ -148,13 +166,14 @@ def run_method(
     return row
 
 
-def null_scores(n: int, start: int = 0) -> tuple[list[float], int]:
+def null_scores(n: int, start: int = 0, crc_passes: list[tuple[int, float]] | None = None) -> tuple[list[float], int]:
     """Detection scores and the number of detections on n unmarked items: half clips (attacked), half single images.
 
     Items start..start+n-1: separate processes can share one large unmarked set.
     """
     scores: list[float] = []
     detections = 0
+    crc_passes = [] if crc_passes is None else crc_passes  # (item, score) of readings whose payload passed the CRC
     for k in range(start, start + n):
         rng = np.random.default_rng(12345 + k)
         clip = testing.make_clip(50_000 + k, FPS if k % 2 == 0 else 1)
@@ -169,6 +188,8 @@ def null_scores(n: int, start: int = 0) -> tuple[list[float], int]:
             res = detect_image(frame)
         scores.append(res.score)
         detections += int(res.detected)
+        if res.details.get("crc_ok"):
+            crc_passes.append((k, round(res.score, 3)))
     return scores, detections
 
 
@@ -203,6 +224,62 @@ def table(rows: dict[str, Row], notes: dict[str, str], attacks: tuple[testing.At
     return "\n".join(lines)
 
 
+ROOT = Path(__file__).resolve().parents[1]
+GALLERY_DIR = ROOT / "docs" / "watermark-gallery"
+# Photos with the edges the first mask drew on: portraits in dark clothes with white collars and braid, a bright
+# rim on black, a tripod against the sky. Sources and licences: tests/fixtures/*/LICENSES.md, scikit-image.
+GALLERY = (
+    ("grace_hopper", ROOT / "tests/fixtures/engine/grace_hopper.jpg"),
+    ("obama", ROOT / "tests/fixtures/faces/obama.jpg"),
+    ("astronaut", None),
+    ("camera", None),
+    ("coffee", None),
+)
+
+
+def gallery(side: int = 48, zoom: int = 5) -> str:
+    """Write one PNG per photo: its worst edge crop, original | first mark | today's mark | both changes x4."""
+    from PIL import Image
+
+    lines = []
+    for name, path in GALLERY:
+        if path is None:
+            clip = testing.make_clip(3, 1, photo_name=name)
+        else:
+            # make_clip reads scikit-image photos only: the fixture portraits are cut square and resized by hand.
+            img = np.asarray(Image.open(path).convert("RGB"))
+            side_px = min(img.shape[:2])
+            y0, x0 = (img.shape[0] - side_px) // 2, (img.shape[1] - side_px) // 2
+            clip = testing._resize(np.ascontiguousarray(img[None, y0 : y0 + side_px, x0 : x0 + side_px]), 512, 512)
+        frame = clip[0]
+        wm_id = "5eed1d00"
+        before = scheme.OwnEmbedder(wm_id, legacy=True).embed_batch(clip)[0]
+        after = Embedder(wm_id).embed_batch(clip)[0]
+        corner = vis.worst_edge_crop(frame, before, side)
+        strip = vis.gallery_strip(frame, {"before": before, "after": after}, corner, side, zoom)
+        out = GALLERY_DIR / f"{name}.png"
+        vis.save_png(strip, out)
+        b, a = (vis.visibility(clip, v[None]) for v in (before, after))
+        lines.append(
+            f"| `{out.relative_to(ROOT)}` | {name} at ({corner[1]}, {corner[0]}) | {b.max_change} / {a.max_change} | "
+            f"{b.edge_chroma_max:.1f} / {a.edge_chroma_max:.1f} |"
+        )
+    head = "| file | photo, crop corner (x, y) | max change before / after | edge colour change before / after |"
+    return "\n".join([head, "|---|---|---|---|", *lines])
+
+
+def visibility_table(rows: dict[str, Row], notes: dict[str, str]) -> str:
+    """Worst-pixel visibility of each method's marks (bench/watermark_visibility.py says what each column is)."""
+    cells = {m: vis.summary(r.visibility) for m, r in rows.items() if r.visibility}
+    if not cells:
+        return ""
+    head = ["method", *next(iter(cells.values()))]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m, c in cells.items():
+        lines.append("| " + " | ".join([m + notes.get(m, ""), *c.values()]) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Run the benchmark and print the table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -217,7 +294,9 @@ def main() -> None:
     ap.add_argument("--first-clip", type=int, default=0, help="seed of the first clip (split long runs)")
     ap.add_argument("--first-null", type=int, default=0, help="index of the first unmarked item (split long runs)")
     ap.add_argument("--methods", default=",".join(METHODS))
-    ap.add_argument("--attacks", default="", help="comma-separated attack names (default: all)")
+    ap.add_argument(
+        "--attacks", default="", help="comma-separated attack names (default: all; none: quality and visibility only)"
+    )
     ap.add_argument(
         "--strength",
         type=float,
@@ -228,17 +307,26 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (the bench machine is shared)")
     ap.add_argument("--quick", action="store_true", help="3 clips, one 2-frame rivaGan clip, 40 unmarked items")
     ap.add_argument("--calibrate", action="store_true", help="also print the unmarked score distribution")
+    ap.add_argument("--null-out", type=Path, default=None, help="write the unmarked items' scores here (JSON)")
+    ap.add_argument(
+        "--gallery",
+        action="store_true",
+        help=f"only write the worst-edge crop gallery to {GALLERY_DIR.relative_to(ROOT)} (before / after) and list it",
+    )
     args = ap.parse_args()
+    if args.gallery:
+        print(gallery())
+        return
     if args.quick:
         args.clips, args.riva_clips, args.riva_frames, args.null, args.baseline_clips = 3, 1, 2, 40, 3
         args.baseline_detect_frames = 10
     torch.set_num_threads(args.threads)
     methods = [m for m in args.methods.split(",") if m]
-    wanted = [a for a in args.attacks.split(",") if a]
+    wanted = [a for a in args.attacks.split(",") if a and args.attacks != "none"]
     unknown = [a for a in wanted if a not in testing.ATTACKS_BY_NAME]
     if unknown:
         ap.error(f"unknown attacks {unknown}; choose from {', '.join(testing.ATTACKS_BY_NAME)}")
-    attacks = tuple(testing.ATTACKS_BY_NAME[a] for a in wanted) or testing.ATTACKS
+    attacks = () if args.attacks == "none" else tuple(testing.ATTACKS_BY_NAME[a] for a in wanted) or testing.ATTACKS
     rows: dict[str, Row] = {}
     notes: dict[str, str] = {}
     t0 = time.perf_counter()
@@ -246,33 +334,48 @@ def main() -> None:
         if method == "rivaGan":
             count, n_frames = args.riva_clips, args.riva_frames
             notes[method] = f" ({n_frames}-frame clips, excerpt = middle half)"
-        elif method == "talkgate":
+        elif method in OURS:
             count, n_frames = args.clips, None
         else:
             count, n_frames = args.baseline_clips or args.clips, None
         seeds = list(range(args.first_clip, args.first_clip + count))
         print(f"{method}: {len(seeds)} clips", file=sys.stderr, flush=True)
-        strength = args.strength if method == "talkgate" else None
+        strength = args.strength if method in OURS else None
         rows[method] = run_method(method, seeds, n_frames, args.baseline_detect_frames, attacks, strength)
     for m in methods:
         if m in ("dwtDct", "dwtDctSvd"):
             notes[m] = f" (detect: first {args.baseline_detect_frames} frames)"
     if args.strength is not None and "talkgate" in rows:
         notes["talkgate"] = f" (strength {args.strength})"
-    print(table(rows, notes, attacks))
+    rows = {m: r for m, r in rows.items() if r.clips}  # --clips 0: only the unmarked set and the timings
+    if rows:
+        print(table(rows, notes, attacks))
+        print(
+            "\nVisibility (max px: largest R, G or B change; >N: share of pixels changed by more than N levels; edge"
+            " dC / dY: largest colour / luminance change on strong edges; flicker: mean frame-to-frame change of the"
+            " mark on moving edges, its p99, and on still flat pixels; mean over clips, max in brackets)"
+        )
+        print(visibility_table(rows, notes))
     for method, r in rows.items():
-        if method == "talkgate" and r.missed:
-            print("\nClips not recovered (talkgate): seed photo (detection score)")
+        if method in OURS and r.missed:
+            print(f"\nClips not recovered ({method}): seed photo (detection score)")
             for name, clips in r.missed.items():
                 print(f"  {name}: " + ", ".join(clips))
+        for name, right in r.span_ok.items():
+            print(f"{method} {name}: marked span right within {SPAN_TOLERANCE_S} s in {right} of "
+                  f"{r.recovered.get(name, 0)} recovered clips")  # fmt: skip
     if "talkgate" in methods and args.null > 0:
-        scores, detections = null_scores(args.null, args.first_null)
+        crc_passes: list[tuple[int, float]] = []
+        scores, detections = null_scores(args.null, args.first_null, crc_passes)
+        if args.null_out:
+            args.null_out.write_text(json.dumps({"first": args.first_null, "scores": scores, "crc": crc_passes}))
         q = np.quantile(scores, [0.5, 0.9, 0.99, 1.0])
         print(
             f"\nUnmarked content (talkgate detector): {detections} false detections in {args.null} items "
             f"({args.null // 2 + args.null % 2} attacked clips, {args.null // 2} images); detection score median "
             f"{q[0]:.2f}, p90 {q[1]:.2f}, p99 {q[2]:.2f}, max {q[3]:.2f} (threshold {wm_api.Z_THRESHOLD})"
         )
+        print(f"Unmarked readings whose payload passed the CRC (item, score): {crc_passes or 'none'}")
         if args.calibrate:
             # Method-of-moments Gumbel fit of the null maxima.
             beta = float(np.std(scores) * math.sqrt(6) / math.pi)

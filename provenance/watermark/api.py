@@ -80,8 +80,10 @@ def _result(reading: scheme.Reading, frames_checked: int, complete: bool = True)
     crc_ok = reading.wm_id is not None
     p_false = false_alarm_probability(reading.score, crc_ok)
     detected = crc_ok and reading.score >= Z_THRESHOLD
-    # Without a readable payload the sync alone can say "probably marked, id unreadable" at most: capped at 0.5.
-    confidence = 1.0 - p_false if detected else 0.5 * (1.0 - sync_tail(reading.score))
+    # Below the threshold there is no calibrated claim to make: 1 - (share of unmarked items scoring this high) is
+    # spread evenly over [0, 1] for unmarked content (that is what calibration means), so it cannot say "probably
+    # marked". A miss reports 0; details["null_tail"] keeps that share for whoever studies near misses.
+    confidence = 1.0 - p_false if detected else 0.0
     return DetectionResult(
         detected=detected,
         watermark_id=reading.wm_id if detected else None,
@@ -93,9 +95,12 @@ def _result(reading: scheme.Reading, frames_checked: int, complete: bool = True)
             "method": METHOD,
             "crc_ok": crc_ok,
             "false_alarm_probability": p_false,
+            "null_tail": sync_tail(reading.score),
             "threshold": Z_THRESHOLD,
             "sync_score": reading.sync_z,
             "scale": reading.scale,
+            "angle": reading.angle,
+            "mirrored": reading.mirrored,
             "offset": reading.offset,
             # Hard decisions on the coded bits before error correction (for bit-accuracy measurements).
             "raw_bits": "".join("1" if v < 0 else "0" for v in reading.soft),
@@ -156,7 +161,31 @@ def detect_video(
         reading = scheme.read_frames(video.frames, video.keys, select=False, deadline=deadline)
     result = _result(reading, reading.frames_checked, complete)
     result.details.update(frames_decoded=video.decoded, stopped=video.stopped)
+    if result.detected:
+        result.details.update(_marked_span(reading.frame_z, video.times, video.frame_duration))
     return result
+
+
+# A frame read counts as carrying the mark when its own correlation with the decoded pattern reaches this z (one
+# frame of unmarked video: about N(0, 1) at a given offset; a marked frame after CRF 23: 5-15).
+FRAME_MARKED_Z = 4.0
+
+
+def _marked_span(frame_z: list[float], times: list[float], frame_duration: float) -> dict[str, Any]:
+    """Where in the video the mark was found: first and last frame read that carry it, and the share of frames read.
+
+    Frames are sampled (48 of a clip at most, key frames too), so the span is exact to the sampling step: a marked
+    segment inside unmarked video shows as its sampled frames; the gaps between them are not checked.
+    """
+    if len(frame_z) != len(times) or not times:
+        return {}
+    marked = [t for z, t in zip(frame_z, times, strict=True) if z >= FRAME_MARKED_Z]
+    if not marked:
+        return {"marked_span_s": None, "marked_share": 0.0}
+    return {
+        "marked_span_s": (round(min(marked), 3), round(max(marked) + frame_duration, 3)),
+        "marked_share": round(len(marked) / len(times), 3),
+    }
 
 
 def detect_image(

@@ -6,7 +6,7 @@ import io
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import BinaryIO
 
@@ -55,6 +55,9 @@ class VideoLuma:
     decoded: int
     # Why decoding stopped before the end of the stream: "max_frames", "max_seconds", "deadline" (or None).
     stopped: str | None = None
+    # Presentation time (seconds) of each kept frame, and the stream's frame duration (0.0: unknown).
+    times: list[float] = field(default_factory=list)
+    frame_duration: float = 0.0
 
 
 def _expected_frames(stream: av.VideoStream, max_frames: int | None, max_seconds: float | None) -> int:
@@ -96,8 +99,9 @@ def read_video_luma(
             keep = max(MIN_KEPT_FRAMES, min(keep, KEPT_PIXELS // (ctx.width * ctx.height)))
         expected = _expected_frames(stream, max_frames, max_seconds)
         planned = set(np.linspace(0, expected - 1, min(expected, keep)).round().astype(int).tolist())
-        # index -> (luminance, key frame, kept as a key frame: never thinned out)
-        kept: dict[int, tuple[np.ndarray, bool, bool]] = {}
+        rate = float(stream.average_rate or 0)
+        # index -> (luminance, key frame, kept as a key frame: never thinned out, time in seconds)
+        kept: dict[int, tuple[np.ndarray, bool, bool, float]] = {}
         stride, spaced, key_count = 1, 0, 0
         shape: tuple[int, int] | None = None
         decoded, stopped = 0, None
@@ -124,17 +128,21 @@ def read_video_luma(
             take_spaced = index in planned if expected else index % stride == 0
             if not (take_key or take_spaced):
                 continue
-            kept[index] = (_luma(frame), is_key, take_key)
+            when = float(frame.time) if frame.time is not None else (index / rate if rate else float(index))
+            kept[index] = (_luma(frame), is_key, take_key, when)
             key_count += take_key
             spaced += not take_key
             if not expected and spaced > 2 * keep:
                 # Unknown length: thin the evenly spaced frames out to every other one, and go on at that pace.
                 stride *= 2
-                for i in [i for i, (_, _, pinned) in kept.items() if i % stride and not pinned]:
+                for i in [i for i, (_, _, pinned, _) in kept.items() if i % stride and not pinned]:
                     del kept[i]
-                spaced = sum(1 for _, _, pinned in kept.values() if not pinned)
+                spaced = sum(1 for _, _, pinned, _ in kept.values() if not pinned)
     order = sorted(kept)
-    return VideoLuma([kept[i][0] for i in order], [kept[i][1] for i in order], decoded, stopped)
+    return VideoLuma(
+        [kept[i][0] for i in order], [kept[i][1] for i in order], decoded, stopped,
+        times=[kept[i][3] for i in order], frame_duration=1.0 / rate if rate else 0.0,
+    )  # fmt: skip
 
 
 def read_rgb(source: Source, max_frames: int | None = None) -> tuple[np.ndarray, float]:
@@ -157,8 +165,12 @@ def encode_h264(
     fps: float = 25,
     crf: int = 18,
     preset: str = "veryfast",
+    x264_params: str | None = None,
 ) -> None:
-    """Encode uint8 RGB frames (H, W, 3) to an MP4 with libx264 at the given CRF (yuv420p, like social networks)."""
+    """Encode uint8 RGB frames (H, W, 3) to an MP4 with libx264 at the given CRF (yuv420p, like social networks).
+
+    x264_params: extra libx264 settings, e.g. "keyint=1000:scenecut=0" for one key frame in the whole clip.
+    """
     with av.open(path, mode="w", format="mp4") as container:
         stream: av.VideoStream | None = None
         for rgb in frames:
@@ -168,6 +180,8 @@ def encode_h264(
                 stream.height, stream.width = rgb.shape[0] // 2 * 2, rgb.shape[1] // 2 * 2
                 stream.pix_fmt = "yuv420p"
                 stream.options = {"crf": str(crf), "preset": preset}
+                if x264_params:
+                    stream.options = {**stream.options, "x264-params": x264_params}
             frame = av.VideoFrame.from_ndarray(
                 np.ascontiguousarray(rgb[: stream.height, : stream.width]), format="rgb24"
             )

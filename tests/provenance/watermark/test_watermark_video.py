@@ -79,8 +79,9 @@ def test_round_trip_through_h264_recovers_the_id(published: np.ndarray):
 
 @pytest.mark.parametrize("attack_name", SURVIVED)
 def test_id_survives_attack(attack_name: str, published: np.ndarray, published_long: np.ndarray):
-    source = published_long if attack_name == "excerpt" else published
-    video = testing.attack(source, FPS, testing.ATTACKS_BY_NAME[attack_name])
+    attack = testing.ATTACKS_BY_NAME[attack_name]
+    source = published_long if attack_name == "excerpt" or attack.long_source else published
+    video = testing.attack(source, FPS, attack)
     res = detect_video(io.BytesIO(video))
     assert res.watermark_id == WM_ID, (attack_name, res)
     assert res.detected and res.confidence > 0.99
@@ -139,23 +140,32 @@ def test_small_outputs_get_a_stronger_mark_and_stay_detectable():
     assert 4.0 < rms < 5.5  # stronger than at 512 px (3.05), bounded
 
 
-def test_the_luminance_change_is_spread_over_rgb_with_the_least_rgb_error(clip: np.ndarray):
+def test_the_mark_is_a_bounded_grey_change_close_to_the_strength(clip: np.ndarray):
     marked = Embedder(WM_ID).embed_batch(clip[:4]).astype(np.float64)
     delta = marked - clip[:4]
-    # Luminance moves as designed, mostly through green: per channel RMS ratios follow LUMA / |LUMA|^2.
+    # The same change on R, G and B (luminance only), never more than MAX_CHANGE levels.
+    assert np.array_equal(delta[..., 0], delta[..., 1]) and np.array_equal(delta[..., 0], delta[..., 2])
+    assert np.abs(delta).max() <= scheme.MAX_CHANGE
+    # The RGB values change by `strength` RMS where the bound lets them; the bound takes a little of it.
+    rms = np.sqrt(np.mean(delta**2))
+    assert 0.8 * scheme.DEFAULT_STRENGTH <= rms <= 1.02 * scheme.DEFAULT_STRENGTH
+
+
+def test_the_first_embedding_spread_the_luminance_change_over_rgb(clip: np.ndarray):
+    # Kept for comparison (bench/watermark.py's talkgate-v1) and to make old-style marks: the colour split
+    # d * LUMA / |LUMA|^2 with every frame at exactly `strength` RMS, no per-pixel bound.
+    marked = scheme.OwnEmbedder(WM_ID, legacy=True).embed_batch(clip[:4]).astype(np.float64)
+    delta = marked - clip[:4]
     rms = np.sqrt(np.mean(delta**2, axis=(0, 1, 2)))
     expected = np.array(scheme.RGB_SPLIT) / np.sqrt(np.mean(np.square(scheme.RGB_SPLIT)))
     assert np.allclose(rms / np.sqrt(np.mean(rms**2)), expected, atol=0.05)
-    # The RGB values change by `strength` RMS (PSNR fixed); luminance by ~1.16 times that.
     assert np.sqrt(np.mean(delta**2)) == pytest.approx(scheme.DEFAULT_STRENGTH, rel=0.03)
-    luma = delta @ np.array([0.299, 0.587, 0.114])
-    assert np.sqrt(np.mean(luma**2)) == pytest.approx(scheme.DEFAULT_STRENGTH * scheme.LUMA_PER_RGB_RMS, rel=0.03)
+    assert np.abs(delta).max() > 2 * scheme.MAX_CHANGE  # what issue 18 found visible on edges
 
 
-def test_a_stronger_base_strength_applies_at_512_px_and_keeps_the_small_frame_boost():
+def test_a_stronger_base_strength_gives_a_stronger_mark_within_the_bound():
     big = testing.make_clip(seed=2, n_frames=2, size=512)
-    small = testing.make_clip(seed=2, n_frames=2, size=256)
-    strong = Embedder(WM_ID, base_strength=5.0)
-    for frames, want in ((big, 5.0), (small, 5.0 * 1.65)):
-        rms = np.sqrt(np.mean((strong.embed_batch(frames).astype(np.float64) - frames) ** 2))
-        assert rms == pytest.approx(want, rel=0.04)
+    default, strong = Embedder(WM_ID), Embedder(WM_ID, base_strength=5.0)
+    rms = [np.sqrt(np.mean((e.embed_batch(big).astype(np.float64) - big) ** 2)) for e in (default, strong)]
+    assert rms[1] > 1.3 * rms[0]
+    assert np.abs(strong.embed_batch(big).astype(np.int16) - big).max() <= scheme.MAX_CHANGE
