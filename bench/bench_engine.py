@@ -24,9 +24,11 @@ from gpu_worker.engine.audio import decode_audio, frame_features  # noqa: E402
 from gpu_worker.engine.face import build_canvas, load_photo  # noqa: E402
 from gpu_worker.engine.metrics import jitter, mouth_opening, pearson, rigid_residual  # noqa: E402
 from gpu_worker.engine.realism import (  # noqa: E402
+    SEAM_POSES,
     head_rings,
     head_rotation,
     opening_spread,
+    pose_rows,
     seam_energy,
     warp_folds,
 )
@@ -157,31 +159,6 @@ def main() -> int:
     return 0
 
 
-# Fixed poses for the seam: the same motion for any version of the rig, so figures compare like with like (a
-# clip's own motion differs between versions). The turns and nods the motion model reaches, and a dropped jaw.
-SEAM_POSES = [
-    {"yaw": 12.0},
-    {"yaw": -12.0},
-    {"pitch": 8.0},
-    {"pitch": -8.0},
-    {"roll": 6.0},
-    {"jaw": 1.0},
-    {"yaw": -12.0, "pitch": 6.0, "jaw": 0.6},
-    {"yaw": 10.0, "pitch": -5.0, "roll": 3.0, "jaw": 0.4},
-]
-
-
-def _pose_rows() -> np.ndarray:
-    from gpu_worker.engine.motion import IDX, PARAMS
-
-    rows = np.zeros((len(SEAM_POSES), len(PARAMS)), np.float32)
-    rows[:, IDX["scale"]] = 1.0
-    for row, pose in zip(rows, SEAM_POSES, strict=True):
-        for name, value in pose.items():
-            row[IDX[name]] = value
-    return rows
-
-
 def _realism(engine: Engine, args: argparse.Namespace, ref: np.ndarray, lms: list, speech_opening: np.ndarray) -> None:
     """Print the realism table: head rotation reached and mouth spread (from the quality clip), seam (bright photo)."""
     rot = np.array([head_rotation(ref, m) for m in lms if m is not None])
@@ -191,7 +168,7 @@ def _realism(engine: Engine, args: argparse.Namespace, ref: np.ndarray, lms: lis
     photo = load_photo(args.seam_photo)
     canvas = build_canvas(photo, engine.faces.detect(photo), size, False, 1.0)
     rig = Rig(canvas, engine.faces.segment(canvas.image), engine.device)
-    rows = _pose_rows()
+    rows = pose_rows(SEAM_POSES)
     frames = rig.render(rows)
     # The warp's own check: folds and inverse misses are what draw a seam.
     folds = warp_folds(rig, rows)

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from . import face as fl
 from .face import FaceModels, eye_mouth_frame
+from .motion import IDX, PARAMS
 from .render import Rig
 
 # Points of the face mesh that move rigidly with the skull (eye corners, nose bridge, temples, forehead):
@@ -132,3 +133,27 @@ def warp_folds(rig: Rig, params: np.ndarray) -> dict[str, float]:
         "residual_p99": float(np.percentile(residual[:, region], 99)),
         "residual_max": float(residual[:, region].max()),
     }
+
+
+# Fixed poses for the seam: the same motion for any version of the rig, so figures compare like with like (a
+# clip's own motion differs between versions). The turns and nods the motion model reaches, and a dropped jaw.
+SEAM_POSES = [
+    {"yaw": 12.0},
+    {"yaw": -12.0},
+    {"pitch": 8.0},
+    {"pitch": -8.0},
+    {"roll": 6.0},
+    {"jaw": 1.0},
+    {"yaw": -12.0, "pitch": 6.0, "jaw": 0.6},
+    {"yaw": 10.0, "pitch": -5.0, "roll": 3.0, "jaw": 0.4},
+]
+
+
+def pose_rows(poses: list[dict[str, float]]) -> np.ndarray:
+    """Motion parameter rows holding each pose (the rest at rest, scale 1), as the rig renders them."""
+    rows = np.zeros((len(poses), len(PARAMS)), np.float32)
+    rows[:, IDX["scale"]] = 1.0
+    for row, pose in zip(rows, poses, strict=True):
+        for name, value in pose.items():
+            row[IDX[name]] = value
+    return rows

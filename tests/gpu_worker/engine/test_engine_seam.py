@@ -7,28 +7,8 @@ import pytest
 import torch
 
 from gpu_worker.engine.face import build_canvas, load_photo
-from gpu_worker.engine.motion import IDX, PARAMS
-from gpu_worker.engine.realism import head_rotation, warp_folds
+from gpu_worker.engine.realism import SEAM_POSES, head_rotation, pose_rows, warp_folds
 from gpu_worker.engine.render import Rig
-
-POSES = [
-    {"yaw": 12.0},
-    {"yaw": -12.0},
-    {"pitch": 8.0},
-    {"pitch": -8.0},
-    {"roll": 6.0},
-    {"jaw": 1.0},
-    {"yaw": -12.0, "pitch": 6.0, "jaw": 0.6},
-]
-
-
-def _rows(poses: list[dict[str, float]]) -> np.ndarray:
-    rows = np.zeros((len(poses), len(PARAMS)), np.float32)
-    rows[:, IDX["scale"]] = 1.0
-    for row, pose in zip(rows, poses, strict=True):
-        for name, value in pose.items():
-            row[IDX[name]] = value
-    return rows
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +20,7 @@ def bright_rig(engine, fixtures):
 
 def test_turns_nods_and_a_dropping_jaw_never_fold_the_picture_round_the_head(bright_rig):
     rig, _ = bright_rig
-    folds = warp_folds(rig, _rows(POSES))
+    folds = warp_folds(rig, pose_rows(SEAM_POSES[:7]))
     # A fold draws the outline twice (the light line round the jaw, chin and ears); the far cheek may only squeeze.
     assert folds["min_det"] > 0.25, folds
     # Where the inverse misses, pixels come from the wrong side of the outline (smear, ghost outline in the hair).
@@ -49,7 +29,7 @@ def test_turns_nods_and_a_dropping_jaw_never_fold_the_picture_round_the_head(bri
 
 def test_the_head_turns_in_3d_by_the_asked_angle(engine, bright_rig):
     rig, canvas = bright_rig
-    frames = rig.render(_rows([{"yaw": 12.0}, {"yaw": -12.0}, {"pitch": 8.0}]))
+    frames = rig.render(pose_rows([{"yaw": 12.0}, {"yaw": -12.0}, {"pitch": 8.0}]))
     ref = engine.faces.landmarks(canvas.image)
     yaws = [head_rotation(ref, engine.faces.landmarks(f))[0] for f in frames[:2]]
     pitch = head_rotation(ref, engine.faces.landmarks(frames[2]))[1]
